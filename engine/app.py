@@ -1,0 +1,155 @@
+"""The gateway ASGI application: lifespan, dispatch, and the admin API.
+
+Provider paths go to the raw-ASGI proxy handler; everything else to a FastAPI app (cheap
+enough for admin routes). The lifespan owns the upstream pool and the config watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ongoingai.engine.api import diagnostics, health
+from ongoingai.engine.api.common import api_error
+from ongoingai.engine.asgi import Message, ProxyHandler, Receive, Scope, Send
+from ongoingai.engine.context import Headers
+from ongoingai.engine.correlation import CORRELATION_HEADER, correlation_id
+from ongoingai.engine.reload import watch_config
+
+if TYPE_CHECKING:
+    from ongoingai.engine.runtime import Runtime
+
+__all__ = ["GatewayApp", "create_app"]
+
+log = logging.getLogger("ongoingai.app")
+_CORR = CORRELATION_HEADER.lower().encode()
+
+
+class GatewayApp:
+    """Top-level ASGI callable."""
+
+    def __init__(self, runtime: Runtime, api: FastAPI, *, watch: bool = True) -> None:
+        self.runtime = runtime
+        self.api = api
+        self._proxy = ProxyHandler()
+        self._watch = watch
+        self._stop = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch one ASGI connection."""
+        kind = scope["type"]
+        if kind == "http":
+            snapshot = self.runtime.snapshot  # pinned for the whole request
+            if snapshot.providers.match(scope["path"]) is not None:
+                await self._proxy(scope, receive, send, snapshot)
+                return
+            await self.api(scope, receive, _with_correlation(scope, send))
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Open the upstream pool and start watching the config."""
+        await self.runtime.inputs.services.upstream.start()
+        if self._watch:
+            self._stop.clear()
+            self._watcher = asyncio.create_task(watch_config(self.runtime, self._stop))
+        self.runtime.started = True
+
+    async def shutdown(self) -> None:
+        """Stop the watcher and close the upstream pool."""
+        self.runtime.started = False
+        self._stop.set()
+        if self._watcher is not None:
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._watcher, timeout=2)
+            self._watcher = None
+        await self.runtime.inputs.services.upstream.close()
+
+
+def _with_correlation(scope: Scope, send: Send) -> Send:
+    """Every API response carries the correlation id too (contract §7.6)."""
+    corr = correlation_id(Headers(scope["headers"])).encode("latin-1")
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", []) if h[0].lower() != _CORR]
+            headers.append((_CORR, corr))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
+
+
+def create_app(runtime: Runtime, *, watch: bool = True) -> GatewayApp:
+    """Build the gateway app around a runtime (its snapshot must already be valid)."""
+    api = FastAPI(title="OngoingAI Gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    api.state.runtime = runtime
+    api.state.started_monotonic = time.monotonic()
+    api.include_router(health.router)
+    api.include_router(diagnostics.router)
+    _install_error_handlers(api, runtime)
+    return GatewayApp(runtime, api, watch=watch)
+
+
+def _install_error_handlers(api: FastAPI, runtime: Runtime) -> None:
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=_cors_headers(runtime))
+        if exc.status_code == 404:
+            return api_error(404, "not found", "not_found")
+        if exc.status_code == 405:
+            allow = exc.headers.get("Allow", "") if exc.headers else ""
+            headers = {"Allow": f"{allow}, OPTIONS" if allow else "OPTIONS"}
+            return api_error(405, "method not allowed", "method_not_allowed", headers)
+        return api_error(exc.status_code, str(exc.detail), "invalid_request")
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        return api_error(400, str(first.get("msg")), "invalid_request")
+
+    @api.middleware("http")
+    async def cors(request: Request, call_next):  # type: ignore[no-untyped-def]
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=_cors_headers(runtime))
+        response = await call_next(request)
+        response.headers.update(_cors_headers(runtime))
+        return response
+
+
+def _cors_headers(runtime: Runtime) -> dict[str, str]:
+    allowed = ["Content-Type", "Authorization", "X-API-Key", "X-OngoingAI-Gateway-Key"]
+    custom = runtime.snapshot.config.auth.header.strip()
+    if custom and custom.lower() not in (h.lower() for h in allowed):
+        allowed.append(custom)
+    return {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": ", ".join(allowed),
+    }

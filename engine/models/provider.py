@@ -1,0 +1,81 @@
+"""Providers as data: an upstream API reachable under a path prefix (`kind: provider`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["Provider", "ProviderTable", "has_path_prefix", "normalize_prefix"]
+
+
+class Provider(BaseModel):
+    """One upstream API, validated from its data file plus `ongoingai.yaml` overrides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    prefix: str
+    upstream: str
+    dialect: Literal["openai", "anthropic"]
+    credential_headers: tuple[str, ...] = ()
+    pricing: str | None = None
+    inject_stream_usage: bool = False
+    description: str = ""
+
+    @property
+    def upstream_base(self) -> str:
+        """Upstream URL without a trailing slash, ready to have a path appended."""
+        return self.upstream.rstrip("/")
+
+
+def normalize_prefix(prefix: str) -> str:
+    """Trim, force a leading `/`, strip trailing `/`; empty becomes `/` (as the original)."""
+    prefix = prefix.strip()
+    if not prefix.startswith("/"):
+        prefix = "/" + prefix
+    prefix = prefix.rstrip("/")
+    return prefix or "/"
+
+
+def has_path_prefix(path: str, prefix: str) -> bool:
+    """`path` equals `prefix` or lies below it; `/openaiish` is not under `/openai`."""
+    if prefix == "/":
+        return True
+    return path == prefix or path.startswith(prefix + "/")
+
+
+class ProviderTable:
+    """Providers ordered for longest-prefix matching, built once per snapshot."""
+
+    __slots__ = ("_by_name", "_ordered")
+
+    def __init__(self, providers: tuple[Provider, ...]) -> None:
+        self._by_name = {p.name: p for p in providers}
+        self._ordered = tuple(
+            sorted(
+                ((normalize_prefix(p.prefix), p) for p in providers),
+                key=lambda item: len(item[0]),
+                reverse=True,
+            )
+        )
+
+    def match(self, path: str) -> tuple[str, Provider] | None:
+        """The provider with the longest prefix containing `path`, with that prefix."""
+        for prefix, provider in self._ordered:
+            if has_path_prefix(path, prefix):
+                return prefix, provider
+        return None
+
+    def get(self, name: str) -> Provider | None:
+        """Provider by name."""
+        return self._by_name.get(name)
+
+    def __iter__(self) -> Iterator[Provider]:
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)

@@ -1,0 +1,131 @@
+"""Running a built pipeline: request phase until an answer, then every `on_complete`.
+
+Stage lists per hook are computed once at build time, so the per-request loop only touches
+stages that have something to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ongoingai.engine.errors import GatewayError, InternalError
+from ongoingai.engine.models.provider import has_path_prefix
+from ongoingai.engine.stage import Continue, Respond, StageSpec, UpstreamResponse, When
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ongoingai.engine.context import RequestContext
+
+__all__ = ["BoundStage", "Pipeline"]
+
+log = logging.getLogger("ongoingai.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class BoundStage:
+    """A stage instance with the declaration that placed it in the pipeline."""
+
+    spec: StageSpec
+    stage: Any
+    terminal: bool
+    fail_open: bool
+
+
+def applies(when: When, ctx: RequestContext) -> bool:
+    """Whether a scoped stage applies to this request."""
+    if when.always:
+        return True
+    if when.method and ctx.method not in when.method:
+        return False
+    if when.path_prefix and not any(has_path_prefix(ctx.path, p) for p in when.path_prefix):
+        return False
+    if when.provider and (ctx.route is None or ctx.route.provider.name not in when.provider):
+        return False
+    return not (when.workspace and ctx.workspace_id not in when.workspace)
+
+
+class Pipeline:
+    """An immutable, ordered list of bound stages."""
+
+    __slots__ = ("_chunk", "_complete", "_request", "stages")
+
+    def __init__(self, stages: tuple[BoundStage, ...]) -> None:
+        self.stages = stages
+        end = next((i for i, b in enumerate(stages) if b.terminal), len(stages) - 1)
+        self._request = stages[: end + 1]
+        self._complete = tuple(b for b in stages if hasattr(b.stage, "on_complete"))
+        self._chunk: tuple[tuple[When, Callable[[RequestContext, bytes], bytes]], ...] = tuple(
+            (b.spec.when, b.stage.on_chunk) for b in stages if hasattr(b.stage, "on_chunk")
+        )
+
+    @property
+    def observes_chunks(self) -> bool:
+        """Whether any stage looks at streamed response chunks."""
+        return bool(self._chunk)
+
+    async def run(self, ctx: RequestContext) -> Respond | UpstreamResponse:
+        """Run request-phase stages in order until one answers."""
+        for bound in self._request:
+            if not applies(bound.spec.when, ctx):
+                continue
+            try:
+                outcome = await bound.stage.on_request(ctx)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a reply or is skipped
+                reply = _failure(bound, exc, ctx)
+                if reply is None:
+                    continue
+                outcome = reply
+            if isinstance(outcome, Continue):
+                continue
+            if isinstance(outcome, Respond):
+                ctx.outcome = outcome
+                return outcome
+            if isinstance(outcome, UpstreamResponse):
+                return outcome
+            raise TypeError(f"stage {bound.spec.id} returned {outcome!r}")
+        reply = Respond(500, "internal_error", "pipeline ended without a response")
+        ctx.outcome = reply
+        return reply
+
+    def on_chunk(self, ctx: RequestContext, chunk: bytes) -> bytes:
+        """Pass one response chunk through every chunk observer, in declared order."""
+        for when, hook in self._chunk:
+            if chunk and applies(when, ctx):
+                chunk = hook(ctx, chunk)
+        return chunk
+
+    async def complete(self, ctx: RequestContext) -> None:
+        """Run every `on_complete` in declared order; failures are logged, never raised."""
+        for bound in self._complete:
+            if not applies(bound.spec.when, ctx):
+                continue
+            try:
+                await bound.stage.on_complete(ctx)
+            except Exception:
+                log.exception(
+                    "stage on_complete failed",
+                    extra={"stage": bound.spec.id, "request_id": ctx.request_id},
+                )
+
+
+def _failure(bound: BoundStage, exc: Exception, ctx: RequestContext) -> Respond | None:
+    """Turn a stage failure into a reply (fail closed) or None (fail open: skip the stage)."""
+    error = exc if isinstance(exc, GatewayError) else None
+    if error is None:
+        log.error(
+            "stage failed",
+            exc_info=exc,
+            extra={"stage": bound.spec.id, "request_id": ctx.request_id},
+        )
+        error = InternalError("internal gateway error")
+    if bound.fail_open and not bound.terminal:
+        ctx.stage_errors.append(f"{bound.spec.id}:{error.code}")
+        log.warning(
+            "stage failed open",
+            extra={"stage": bound.spec.id, "code": error.code, "request_id": ctx.request_id},
+        )
+        return None
+    return Respond(error.status, error.code, error.message, error.headers)

@@ -1,0 +1,115 @@
+"""The stage contract: what every pipeline step implements and what it may answer.
+
+A stage answers `CONTINUE` to pass the request on, a `Respond` to short-circuit with a local
+reply (expected denials are values, not exceptions), and the one terminal stage answers an
+`UpstreamResponse` whose body streams back to the client. `on_complete` (Envoy's
+`onStreamComplete`) runs for every stage after the response ends or the chain short-circuits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from ongoingai.engine.context import RequestContext
+
+__all__ = [
+    "CONTINUE",
+    "Continue",
+    "OnError",
+    "Outcome",
+    "Respond",
+    "Stage",
+    "StageSpec",
+    "UpstreamResponse",
+]
+
+OnError = Literal["fail_closed", "fail_open"]
+
+
+class Continue:
+    """Marker outcome: pass the request to the next stage."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CONTINUE"
+
+
+CONTINUE: Final = Continue()
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """A local reply that ends the request phase (deny, block, limit, not found)."""
+
+    status: int
+    code: str
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class UpstreamResponse:
+    """The terminal stage's answer: status, headers and a body streamed chunk by chunk.
+
+    `close` releases the upstream connection; it is awaited exactly once, also when the client
+    goes away mid-stream.
+    """
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: AsyncIterator[bytes]
+    close: Callable[[], Awaitable[None]]
+
+
+Outcome = Continue | Respond | UpstreamResponse
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """Scope of a stage: all given conditions must hold (empty tuples mean any)."""
+
+    path_prefix: tuple[str, ...] = ()
+    provider: tuple[str, ...] = ()
+    workspace: tuple[str, ...] = ()
+    method: tuple[str, ...] = ()
+
+    @property
+    def always(self) -> bool:
+        """True when the stage is not scoped at all."""
+        return not (self.path_prefix or self.provider or self.workspace or self.method)
+
+
+@dataclass(frozen=True, slots=True)
+class StageSpec:
+    """One parsed pipeline entry, before its type is resolved."""
+
+    index: int
+    type: str
+    id: str
+    options: dict[str, Any]
+    when: When
+    on_error: OnError | None
+    pointer: str
+
+
+@runtime_checkable
+class Stage(Protocol):
+    """A pipeline step, built once per snapshot from frozen config; stateless per request.
+
+    Optional hooks, discovered at build time: `async on_complete(ctx)`,
+    `on_chunk(ctx, chunk) -> bytes` (observe or rewrite each streamed response chunk; return
+    b"" to drop it).
+    """
+
+    type_name: ClassVar[str]
+    terminal: ClassVar[bool]
+    default_on_error: ClassVar[OnError]
+
+    async def on_request(self, ctx: RequestContext) -> Outcome:
+        """Inspect or change the request; return CONTINUE, a Respond, or (terminal) a response."""
+        ...
