@@ -79,7 +79,7 @@ def build_pipeline(
         stage = _build_stage(spec, doc, registry, schemas, services, problems)
         if stage is not None:
             bound.append(stage)
-    if not problems:
+    if bound:  # structure is checked on what did build, so one run reports everything
         for error in _structural_errors(bound):
             spec = specs[error.index]
             problems.append(doc.problem(spec.pointer, error.message))

@@ -6,9 +6,10 @@ column and JSON pointer), because an operator fixing a config in CI wants the wh
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from ongoingai.engine.schemas import SchemaSet
 
-__all__ = ["ConfigInvalid", "LoadedConfig", "load_config"]
+__all__ = ["ConfigInvalid", "LoadedConfig", "load_config", "load_config_lenient", "prune"]
 
 
 class ConfigInvalid(Exception):
@@ -60,6 +61,21 @@ def load_config(
     Raises:
         ConfigInvalid: with every problem found.
     """
+    loaded, problems = load_config_lenient(path, schemas, environ)
+    if problems or loaded is None:
+        raise ConfigInvalid(problems)
+    return loaded
+
+
+def load_config_lenient(
+    path: Path, schemas: SchemaSet, environ: Mapping[str, str] | None = None
+) -> tuple[LoadedConfig | None, list[Problem]]:
+    """Load the config and return it with every problem found.
+
+    When parts of the file are invalid, those parts are dropped (defaults take their place) so
+    the rest can still be checked: one run of `ongoingai validate` reports everything. The
+    config returned alongside problems is for checking only, never for serving.
+    """
     environ = os.environ if environ is None else environ
     display = str(path)
     try:
@@ -68,33 +84,52 @@ def load_config(
     except FileNotFoundError:
         raw, exists = b"", False
     except OSError as exc:
-        raise ConfigInvalid(
-            [Problem(display, 1, 1, "", f'read config "{display}": {exc}')]
-        ) from None
+        return None, [Problem(display, 1, 1, "", f'read config "{display}": {exc}')]
     try:
         doc = parse_yaml(display, raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigInvalid([Problem(display, 1, 1, "", f"not UTF-8 text: {exc}")]) from None
+        return None, [Problem(display, 1, 1, "", f"not UTF-8 text: {exc}")]
     except YamlError as exc:
-        raise ConfigInvalid(exc.problems) from None
+        return None, exc.problems
     problems = schemas.validate("config", doc, doc.data)
     data = doc.data if isinstance(doc.data, dict) else {}
+    data = prune(data, [p.pointer for p in problems])
     env = apply_env_overrides(data, environ)
     problems.extend(env.problems)
-    if problems:
-        raise ConfigInvalid(problems)
     try:
         config = GatewayConfig.model_validate(env.data)
     except pydantic.ValidationError as exc:
-        raise ConfigInvalid([_from_pydantic(doc, err) for err in exc.errors()]) from None
+        return None, problems + [_from_pydantic(doc, err) for err in exc.errors()]
     for pointer, message in check_config(config):
         var = env.sources.get(pointer)
         problems.append(
             Problem(f"${var}", 1, 1, pointer, message) if var else doc.problem(pointer, message)
         )
-    if problems:
-        raise ConfigInvalid(problems)
-    return LoadedConfig(path, exists, raw, config, doc, env.applied)
+    return LoadedConfig(path, exists, raw, config, doc, env.applied), problems
+
+
+def prune(data: dict[str, Any], pointers: list[str]) -> dict[str, Any]:
+    """A copy of `data` without the values at `pointers` (the parts found invalid).
+
+    A problem inside a list removes the whole list, so the indexes of the entries that remain
+    never shift under later messages.
+    """
+    out: dict[str, Any] = copy.deepcopy(data)
+    for pointer in pointers:
+        tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+        parent: Any = out
+        for depth, token in enumerate(tokens):
+            if not isinstance(parent, dict) or token not in parent:
+                break
+            child = parent[token]
+            if depth == len(tokens) - 1 or isinstance(child, list):
+                del parent[token]
+                break
+            parent = child
+        else:
+            if not tokens:
+                return {}
+    return out
 
 
 def _from_pydantic(doc: YamlDocument, err: object) -> Problem:

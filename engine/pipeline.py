@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ongoingai.engine.errors import GatewayError, InternalError
-from ongoingai.engine.models.provider import has_path_prefix
+from ongoingai.engine.paths import has_path_prefix
 from ongoingai.engine.stage import Continue, Respond, StageSpec, UpstreamResponse, When
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pydantic
 
-from ongoingai.engine.models.provider import Provider, normalize_prefix
+from ongoingai.engine.models.provider import Provider
+from ongoingai.engine.paths import normalize_path_prefix
 from ongoingai.engine.problems import Problem
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def _prefix_clashes(
 ) -> Iterator[Problem]:
     owner: dict[str, str] = {}
     for name, data in merged.items():
-        prefix = normalize_prefix(str(data.get("prefix", "")))
+        prefix = normalize_path_prefix(str(data.get("prefix", "")))
         if prefix in owner:
             msg = f'provider prefix "{prefix}" is used by both {owner[prefix]} and {name}'
             yield _locate(loaded, name, "prefix", msg, origin)

@@ -123,7 +123,17 @@ def _explain(error: ValidationError, base: str) -> Iterator[_Located]:
         got = json.dumps(error.instance, default=str)
         yield _Located(pointer, f"expected {expected}, got {_json_type(error.instance)} {got}")
         return
+    if error.validator == "pattern" and "description" in schema:
+        got = json.dumps(error.instance)
+        yield _Located(
+            pointer, f"{got} is not valid: expected {_lower_first(schema['description'])}"
+        )
+        return
     yield _Located(pointer, error.message)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _explain_branches(error: ValidationError, base: str) -> Iterator[_Located]:

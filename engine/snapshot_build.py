@@ -12,10 +12,12 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pydantic
 
 from ongoingai.engine.build import PipelineBuildFailed, build_pipeline
-from ongoingai.engine.config_load import ConfigInvalid, LoadedConfig, load_config
+from ongoingai.engine.config_load import LoadedConfig, load_config_lenient
 from ongoingai.engine.models.pricing import PricingCatalog, PricingTable
 from ongoingai.engine.models.provider import ProviderTable
 from ongoingai.engine.models.rbac import RbacPolicy
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from ongoingai.engine.schemas import SchemaSet
 
 __all__ = ["BuildInputs", "SnapshotInvalid", "build_snapshot", "user_policy_dir"]
+
+_M = TypeVar("_M", bound=pydantic.BaseModel)
 
 
 class SnapshotInvalid(Exception):
@@ -64,7 +68,7 @@ def user_policy_dir(config_path: Path, policies: str | None) -> Path | None:
     if not policies:
         return None
     path = Path(policies).expanduser()
-    return path if path.is_absolute() else config_path.resolve().parent / path
+    return path if path.is_absolute() else config_path.parent / path
 
 
 def build_snapshot(config_path: Path, inputs: BuildInputs) -> PolicySnapshot:
@@ -73,13 +77,8 @@ def build_snapshot(config_path: Path, inputs: BuildInputs) -> PolicySnapshot:
     Raises:
         SnapshotInvalid: with every problem found in the config and all policy files.
     """
-    problems: list[Problem] = []
-    loaded: LoadedConfig | None = None
-    try:
-        loaded = load_config(config_path, inputs.schemas, inputs.environ)
-    except ConfigInvalid as exc:
-        problems.extend(exc.problems)
-    policies_dir = user_policy_dir(config_path, _policies_key(config_path, loaded))
+    loaded, problems = load_config_lenient(config_path, inputs.schemas, inputs.environ)
+    policies_dir = user_policy_dir(config_path, loaded.config.policies) if loaded else None
     if policies_dir is not None and not policies_dir.is_dir() and loaded is not None:
         message = f"policies directory {policies_dir} does not exist"
         problems.append(loaded.document.problem("/policies", message))
@@ -91,26 +90,13 @@ def build_snapshot(config_path: Path, inputs: BuildInputs) -> PolicySnapshot:
         ([str(config_path)] if loaded is None or loaded.exists else [])
         + [str(f.path) for f in files if not f.packaged]
     )
-    if problems or loaded is None:
+    if loaded is None:
         raise SnapshotInvalid(problems, sources)
+    # Assemble even when problems were found, to report the later stages' problems too.
     snapshot = _assemble(loaded, files, inputs, sources, problems)
-    if snapshot is None:
+    if snapshot is None or problems:
         raise SnapshotInvalid(problems, sources)
     return snapshot
-
-
-def _policies_key(config_path: Path, loaded: LoadedConfig | None) -> str | None:
-    """The `policies:` value, even from a config that failed validation (to check it too)."""
-    if loaded is not None:
-        return loaded.config.policies
-    try:
-        from ongoingai.engine.yaml_source import parse_yaml
-
-        data = parse_yaml(str(config_path), config_path.read_text(encoding="utf-8")).data
-    except Exception:  # noqa: BLE001 - the config's own problems are already reported
-        return None
-    value = data.get("policies") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
 
 
 def _assemble(
@@ -124,20 +110,25 @@ def _assemble(
     for f in files:
         by_kind.setdefault(f.kind, []).append(f)
     providers = merge_providers(by_kind.get("provider", []), loaded, problems)
-    tables = _layer(by_kind.get("pricing", []), "id")
-    pricing = PricingCatalog(PricingTable.model_validate(f.data) for f in tables)
-    known_tables = {t.id for t in pricing.tables}
+    tables = [
+        t
+        for f in _layer(by_kind.get("pricing", []), "id")
+        if (t := _parse(PricingTable, f, problems)) is not None
+    ]
+    pricing = PricingCatalog(tables)
+    known_tables = {t.id for t in tables}
     for provider in providers or ():
         if provider.pricing and provider.pricing not in known_tables:
             msg = f'provider "{provider.name}" names unknown pricing table "{provider.pricing}"'
             problems.append(Problem(str(loaded.path), 1, 1, f"/providers/{provider.name}", msg))
-    rbac = RbacPolicy.model_validate(_last(by_kind.get("rbac", [])).data)
+    rbac = _parse(RbacPolicy, _last(by_kind.get("rbac", [])), problems)
     redaction = tuple(
-        RedactionPolicy.model_validate(f.data)
-        for f in _layer(by_kind.get("redaction", []), "policy_id")
+        r
+        for f in _layer(by_kind.get("redaction", []), "policy_id", "default/v1")
+        if (r := _parse(RedactionPolicy, f, problems)) is not None
     )
     pipeline = _pipeline(loaded, by_kind.get("pipeline", []), inputs, problems)
-    if problems or providers is None or pipeline is None:
+    if problems or providers is None or pipeline is None or rbac is None:
         return None
     return PolicySnapshot(
         revision=_revision(loaded, files),
@@ -174,12 +165,23 @@ def _pipeline(
         return None
 
 
-def _layer(files: list[PolicyFile], key: str) -> list[PolicyFile]:
+def _layer(files: list[PolicyFile], key: str, default: str = "") -> list[PolicyFile]:
     """Keep the last file per identity `key`, in first-seen order."""
     chosen: dict[str, PolicyFile] = {}
     for f in files:
-        chosen[str(f.data.get(key))] = f
+        chosen[str(f.data.get(key, default))] = f
     return list(chosen.values())
+
+
+def _parse(cls: type[_M], f: PolicyFile, problems: list[Problem]) -> _M | None:
+    """Schema-valid data → frozen model; cross-field rule violations become located problems."""
+    try:
+        return cls.model_validate(f.data)
+    except pydantic.ValidationError as exc:
+        for err in exc.errors():
+            pointer = "".join(f"/{part}" for part in err["loc"])
+            problems.append(f.document.problem(pointer, err["msg"]))
+        return None
 
 
 def _last(files: list[PolicyFile]) -> PolicyFile:

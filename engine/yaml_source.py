@@ -69,9 +69,9 @@ def parse_yaml(path: str, text: str) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise YamlError([Problem(path, 1, 1, "", f"parse yaml: {exc}")]) from None
     if len(nodes) > 1:
-        mark = nodes[1].start_mark
+        line = _document_marker_line(text, nodes[1].start_mark.line)
         msg = "multiple yaml documents are not supported"
-        raise YamlError([Problem(path, mark.line + 1, mark.column + 1, "", msg)])
+        raise YamlError([Problem(path, line, 1, "", msg)])
     if not nodes:
         return YamlDocument(path, None, {"": (1, 1)})
     builder = _Builder(path)
@@ -79,6 +79,15 @@ def parse_yaml(path: str, text: str) -> YamlDocument:
     if builder.problems:
         raise YamlError(builder.problems)
     return YamlDocument(path, data, builder.positions)
+
+
+def _document_marker_line(text: str, content_line: int) -> int:
+    """1-based line of the `---` that starts the document whose content is at `content_line`."""
+    lines = text.splitlines()
+    for index in range(min(content_line, len(lines) - 1), -1, -1):
+        if lines[index].startswith("---"):
+            return index + 1
+    return content_line + 1
 
 
 class _Builder:

@@ -29,7 +29,7 @@ async def health(request: Request) -> dict[str, object]:
         "status": "ok",
         "version": version_string(),
         "uptime_sec": int(time.monotonic() - request.app.state.started_monotonic),
-        "storage_driver": runtime.snapshot.config.storage.driver.strip(),
+        "storage_driver": runtime.boot.config.storage.driver.strip(),  # restart-only
     }
 
 

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ongoingai.engine.paths import is_under, normalize_path_prefix
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Provider", "ProviderTable", "has_path_prefix", "normalize_prefix"]
+__all__ = ["Provider", "ProviderTable"]
 
 
 class Provider(BaseModel):
@@ -32,22 +34,6 @@ class Provider(BaseModel):
         return self.upstream.rstrip("/")
 
 
-def normalize_prefix(prefix: str) -> str:
-    """Trim, force a leading `/`, strip trailing `/`; empty becomes `/` (as the original)."""
-    prefix = prefix.strip()
-    if not prefix.startswith("/"):
-        prefix = "/" + prefix
-    prefix = prefix.rstrip("/")
-    return prefix or "/"
-
-
-def has_path_prefix(path: str, prefix: str) -> bool:
-    """`path` equals `prefix` or lies below it; `/openaiish` is not under `/openai`."""
-    if prefix == "/":
-        return True
-    return path == prefix or path.startswith(prefix + "/")
-
-
 class ProviderTable:
     """Providers ordered for longest-prefix matching, built once per snapshot."""
 
@@ -57,7 +43,7 @@ class ProviderTable:
         self._by_name = {p.name: p for p in providers}
         self._ordered = tuple(
             sorted(
-                ((normalize_prefix(p.prefix), p) for p in providers),
+                ((normalize_path_prefix(p.prefix), p) for p in providers),
                 key=lambda item: len(item[0]),
                 reverse=True,
             )
@@ -66,7 +52,7 @@ class ProviderTable:
     def match(self, path: str) -> tuple[str, Provider] | None:
         """The provider with the longest prefix containing `path`, with that prefix."""
         for prefix, provider in self._ordered:
-            if has_path_prefix(path, prefix):
+            if is_under(path, prefix):
                 return prefix, provider
         return None
 

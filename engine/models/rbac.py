@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, model_validator
 
+from ongoingai.engine.paths import has_path_prefix, normalize_path_prefix
+
 __all__ = [
     "HttpMethod",
     "RbacPolicy",
@@ -22,44 +24,6 @@ __all__ = [
 
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"]
 _PLACEHOLDER = re.compile(r"\{[a-z_][a-z0-9_]*\}")
-
-
-def normalize_path_prefix(prefix: str) -> str:
-    """Normalize a path prefix as the original gateway does.
-
-    Surrounding spaces are trimmed, a leading ``/`` is added and trailing ``/`` removed; an empty
-    prefix becomes ``/``.
-
-    Args:
-        prefix: A configured prefix such as ``"openai/"``.
-
-    Returns:
-        The normalized prefix, e.g. ``"/openai"``.
-    """
-    normalized = prefix.strip()
-    if not normalized.startswith("/"):
-        normalized = "/" + normalized
-    return normalized.rstrip("/") or "/"
-
-
-def has_path_prefix(path: str, prefix: str) -> bool:
-    """Return whether ``path`` is ``prefix`` or lies below it, segment-wise.
-
-    ``/openai/v1`` is under ``/openai`` but ``/openaiish`` is not; the prefix ``/`` matches every
-    path. This is the contract's ``HasPathPrefix`` rule, used for provider routes, ``/**`` route
-    templates and redaction ``route_prefix`` selectors alike.
-
-    Args:
-        path: The request path (no query string).
-        prefix: The prefix, normalized here with :func:`normalize_path_prefix`.
-
-    Returns:
-        ``True`` when the path is covered by the prefix.
-    """
-    normalized = normalize_path_prefix(prefix)
-    if normalized == "/":
-        return True
-    return path == normalized or path.startswith(normalized + "/")
 
 
 def _compile_path(template: str) -> re.Pattern[str]:

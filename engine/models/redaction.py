@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, model_validator
 
-from .rbac import has_path_prefix
+from ongoingai.engine.paths import has_path_prefix
 
 __all__ = [
     "BUILTIN_HEADER_DENYLIST",
