@@ -6,7 +6,6 @@ import os
 import site
 import subprocess
 import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.fakes.upstream import FakeUpstream
-from tests.gateway_proc import GatewayProcess, free_port
+from tests.gateway_proc import GatewayProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = {
