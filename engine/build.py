@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from ongoingai.engine.errors import PipelineInvalid, UnknownStageType
+from ongoingai.engine.errors import ConfigError, PipelineInvalid, UnknownStageType
 from ongoingai.engine.pipeline import BoundStage, Pipeline
 from ongoingai.engine.problems import Problem, join_pointer
 from ongoingai.engine.stage import StageSpec, When
@@ -79,10 +79,10 @@ def build_pipeline(
         stage = _build_stage(spec, doc, registry, schemas, services, problems)
         if stage is not None:
             bound.append(stage)
-    if bound:  # structure is checked on what did build, so one run reports everything
+    if bound or not specs:  # check the structure of what did build: one run reports everything
         for error in _structural_errors(bound):
-            spec = specs[error.index]
-            problems.append(doc.problem(spec.pointer, error.message))
+            pointer = specs[error.index].pointer if specs else base
+            problems.append(doc.problem(pointer, error.message))
     if problems:
         raise PipelineBuildFailed(problems)
     return Pipeline(tuple(bound))
@@ -118,8 +118,13 @@ def _build_stage(
             pointer = join_pointer(with_pointer, *err["loc"])
             problems.append(doc.problem(pointer, err["msg"]))
         return None
+    try:
+        stage = cls(config, services)
+    except ConfigError as exc:  # a stage rejecting its options: located, not a crash
+        problems.append(doc.problem(with_pointer if spec.options else spec.pointer, exc.message))
+        return None
     on_error = spec.on_error or cls.default_on_error
-    return BoundStage(spec, cls(config, services), bool(cls.terminal), on_error == "fail_open")
+    return BoundStage(spec, stage, bool(cls.terminal), on_error == "fail_open")
 
 
 def _structural_errors(bound: list[BoundStage]) -> Iterator[PipelineInvalid]:

@@ -7,6 +7,7 @@ parsed. Values apply only when non-empty; a value that does not parse is a locat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +31,14 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
 def _parse_int(text: str) -> int:
-    try:
-        return int(text, 10)
-    except ValueError:
-        raise ValueError(f'strconv.Atoi: parsing "{text}": invalid syntax') from None
+    """Go's strconv.Atoi: optional sign and ASCII digits only (no spaces, no underscores)."""
+    if not _INT.fullmatch(text):
+        raise ValueError(f'strconv.Atoi: parsing "{text}": invalid syntax')
+    return int(text, 10)
 
 
 def _parse_float(text: str) -> float:

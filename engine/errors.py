@@ -54,6 +54,7 @@ ErrorCode = Literal[
     "action_unmapped",
     "missing_provider_credential",
     "verification_unavailable",
+    "usage_limit_check_unavailable",
     "pii_blocked",
     "policy_evaluation_failed",
     "upstream_unreachable",

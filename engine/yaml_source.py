@@ -98,33 +98,72 @@ class _Builder:
         self.positions: dict[str, tuple[int, int]] = {}
         self.problems: list[Problem] = []
         self._constructor = yaml.constructor.SafeConstructor()
+        self._open: set[int] = set()  # nodes being built: an alias back into one is a cycle
 
     def build(self, node: yaml.Node, pointer: str) -> Any:
         self.positions.setdefault(pointer, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, pointer)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, join_pointer(pointer, i)) for i, item in enumerate(node.value)]
-        value = self._constructor.construct_object(node, deep=True)
+        if id(node) in self._open:
+            self._problem(node, pointer, "anchor contains itself (recursive alias)")
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, pointer)
+            if isinstance(node, yaml.SequenceNode):
+                return [
+                    self.build(item, join_pointer(pointer, i)) for i, item in enumerate(node.value)
+                ]
+            return self._scalar(node, pointer)
+        finally:
+            self._open.discard(id(node))
+
+    def _scalar(self, node: yaml.Node, pointer: str) -> Any:
+        try:
+            value = self._constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            self._problem(node, pointer, f"parse yaml: {exc.problem or exc}")
+            return None
+        except ValueError:
+            # e.g. an impossible timestamp such as 2024-13-45: keep the text, as Go's yaml.v3 does
+            return str(node.value)
         # Timestamps become ISO strings so the data stays JSON-compatible for JSON Schema.
         if isinstance(value, dt.date | dt.datetime):
             return value.isoformat()
         return value
 
+    def _problem(self, node: yaml.Node, pointer: str, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(self.path, mark.line + 1, mark.column + 1, pointer, message))
+
     def _mapping(self, node: yaml.MappingNode, pointer: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
-            line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                msg = "mapping keys must be plain scalars"
-                self.problems.append(Problem(self.path, line, column, pointer, msg))
+                self._problem(key_node, pointer, "mapping keys must be plain scalars")
                 continue
-            key = str(self._constructor.construct_object(key_node))
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merges.append(value_node)
+                continue
+            key = str(self._scalar(key_node, pointer))
             child = join_pointer(pointer, key)
             if key in result:
                 msg = f'duplicate key "{key}" (first defined at line {self.positions[child][0]})'
-                self.problems.append(Problem(self.path, line, column, child, msg))
+                self._problem(key_node, child, msg)
                 continue
-            self.positions[child] = (line, column)
+            self.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, child)
+        for merge in merges:
+            self._merge(result, merge, pointer)
         return result
+
+    def _merge(self, result: dict[str, Any], merge: yaml.Node, pointer: str) -> None:
+        """`<<: *anchor` (or a list of them): keys written explicitly win, as in YAML 1.1."""
+        sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+        for source in sources:
+            value = self.build(source, pointer)
+            if not isinstance(value, dict):
+                self._problem(merge, pointer, "merge key (<<) expects a mapping or a list of them")
+                return
+            for key, item in value.items():
+                result.setdefault(key, item)

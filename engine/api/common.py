@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
 if TYPE_CHECKING:
-    from fastapi import Request
+    from fastapi import APIRouter, Request
 
     from ongoingai.engine.runtime import Runtime
 
-__all__ = ["api_error", "runtime_of"]
+__all__ = ["api_error", "get_route", "runtime_of"]
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def get_route(router: APIRouter, path: str) -> Callable[[_Endpoint], _Endpoint]:
+    """Register a GET endpoint that also answers HEAD (SPEC §1.3), documented once."""
+
+    def register(endpoint: _Endpoint) -> _Endpoint:
+        router.add_api_route(path, endpoint, methods=["GET"])
+        router.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
+        return endpoint
+
+    return register
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from ongoingai.engine.api.common import runtime_of
+from ongoingai.engine.api.common import get_route, runtime_of
 
 __all__ = ["router"]
 
 router = APIRouter()
 
 
-@router.api_route("/api/diagnostics/config", methods=["GET", "HEAD"])
+@get_route(router, "/api/diagnostics/config")
 async def config_diagnostics(request: Request) -> dict[str, object]:
     """Revision, load time, source files, last reload error and restart-required keys."""
     runtime = runtime_of(request)

@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ongoingai.engine.api.common import runtime_of
+from ongoingai.engine.api.common import get_route, runtime_of
 from ongoingai.engine.version import version_string
 
 __all__ = ["router"]
@@ -15,13 +15,13 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-@router.api_route("/", methods=["GET", "HEAD"])
+@get_route(router, "/")
 async def root() -> dict[str, str]:
     """Name, version and status (contract §3.1)."""
     return {"name": "ongoingai gateway", "version": version_string(), "status": "ok"}
 
 
-@router.api_route("/api/health", methods=["GET", "HEAD"])
+@get_route(router, "/api/health")
 async def health(request: Request) -> dict[str, object]:
     """Liveness: always ok while the process serves."""
     runtime = runtime_of(request)
@@ -33,7 +33,7 @@ async def health(request: Request) -> dict[str, object]:
     }
 
 
-@router.api_route("/api/ready", methods=["GET", "HEAD"])
+@get_route(router, "/api/ready")
 async def ready(request: Request) -> JSONResponse:
     """Ready while a valid snapshot serves (an invalid edit keeps the last good one serving)."""
     runtime = runtime_of(request)
