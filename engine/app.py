@@ -22,6 +22,7 @@ from ongoingai.engine.api.common import api_error
 from ongoingai.engine.asgi import Message, ProxyHandler, Receive, Scope, Send
 from ongoingai.engine.context import Headers
 from ongoingai.engine.correlation import CORRELATION_HEADER, correlation_id
+from ongoingai.engine.persistence import Persistence
 from ongoingai.engine.reload import watch_config
 
 if TYPE_CHECKING:
@@ -36,11 +37,15 @@ _CORR = CORRELATION_HEADER.lower().encode()
 class GatewayApp:
     """Top-level ASGI callable."""
 
-    def __init__(self, runtime: Runtime, api: FastAPI, *, watch: bool = True) -> None:
+    def __init__(
+        self, runtime: Runtime, api: FastAPI, *, watch: bool = True, storage: bool = True
+    ) -> None:
         self.runtime = runtime
         self.api = api
+        self.startup_error: str | None = None
         self._proxy = ProxyHandler()
         self._watch = watch
+        self._storage = storage
         self._stop = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
 
@@ -73,8 +78,11 @@ class GatewayApp:
                 return
 
     async def startup(self) -> None:
-        """Open the upstream pool and start watching the config."""
-        await self.runtime.inputs.services.upstream.start()
+        """Open storage and the upstream pool, then start watching the config."""
+        services = self.runtime.inputs.services
+        if self._storage:
+            services.persistence = await Persistence.open(self.runtime.boot.config)
+        await services.upstream.start()
         if self._watch:
             self._stop.clear()
             self._watcher = asyncio.create_task(watch_config(self.runtime, self._stop))
@@ -88,7 +96,11 @@ class GatewayApp:
             with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                 await asyncio.wait_for(self._watcher, timeout=2)
             self._watcher = None
-        await self.runtime.inputs.services.upstream.close()
+        services = self.runtime.inputs.services
+        await services.upstream.close()
+        if services.persistence is not None:
+            await services.persistence.close()
+            services.persistence = None
 
 
 def _with_correlation(scope: Scope, send: Send) -> Send:
@@ -105,7 +117,7 @@ def _with_correlation(scope: Scope, send: Send) -> Send:
     return wrapped
 
 
-def create_app(runtime: Runtime, *, watch: bool = True) -> GatewayApp:
+def create_app(runtime: Runtime, *, watch: bool = True, storage: bool = True) -> GatewayApp:
     """Build the gateway app around a runtime (its snapshot must already be valid)."""
     api = FastAPI(title="OngoingAI Gateway", docs_url=None, redoc_url=None, openapi_url=None)
     api.state.runtime = runtime
@@ -113,7 +125,7 @@ def create_app(runtime: Runtime, *, watch: bool = True) -> GatewayApp:
     api.include_router(health.router)
     api.include_router(diagnostics.router)
     _install_error_handlers(api, runtime)
-    return GatewayApp(runtime, api, watch=watch)
+    return GatewayApp(runtime, api, watch=watch, storage=storage)
 
 
 def _install_error_handlers(api: FastAPI, runtime: Runtime) -> None:

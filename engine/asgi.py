@@ -137,11 +137,16 @@ async def _stream(
     try:
         await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
         async for chunk in upstream.body:
-            if not ctx.first_byte_ns:
-                ctx.first_byte_ns = time.time_ns()
             out = pipeline.on_chunk(ctx, chunk) if observe else chunk
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
+                if not ctx.first_byte_ns:
+                    ctx.first_byte_ns = time.time_ns()
+                ctx.stream_chunks += 1
+        tail = pipeline.on_stream_end(ctx) if observe else b""
+        if tail and not ctx.client_disconnected:
+            await send({"type": "http.response.body", "body": tail, "more_body": True})
+            ctx.stream_chunks += 1
         done.set()
         if not ctx.client_disconnected:
             await send({"type": "http.response.body", "body": b""})

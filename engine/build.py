@@ -178,6 +178,9 @@ def _scope_errors(
         if terminal is not None and b.spec.index > terminal.spec.index and phase == "request":
             msg = f'request-phase stage "{b.spec.id}" cannot come after the terminal stage'
             yield PipelineInvalid(b.spec.index, msg)
+        if terminal is not None and b.spec.index < terminal.spec.index and phase == "complete":
+            msg = f'observer stage "{b.spec.id}" must come after the terminal stage (forward)'
+            yield PipelineInvalid(b.spec.index, msg)
         if b.terminal and not b.spec.when.always:
             yield PipelineInvalid(b.spec.index, "the terminal stage cannot be scoped with when:")
         if b.terminal and b.fail_open:

@@ -9,10 +9,12 @@ from ongoingai.engine.errors import PayloadTooLarge
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
+    from decimal import Decimal
 
     from ongoingai.engine.models.provider import Provider
     from ongoingai.engine.snapshot import PolicySnapshot
     from ongoingai.engine.stage import Respond
+    from ongoingai.engine.usage import Usage
 
 __all__ = ["Headers", "RequestContext", "Route"]
 
@@ -77,6 +79,16 @@ class RequestContext:
     client_disconnected: bool = False
     upstream_error: str | None = None
     stage_errors: list[str] = field(default_factory=list)
+    # Filled by the forward, meter and capture stages for the record stage.
+    streaming: bool = False
+    stream_chunks: int = 0
+    model: str = "unknown"
+    usage: Usage | None = None
+    cost: Decimal | None = None
+    pricing_label: str = "unpriced"
+    usage_injected: bool = False
+    metering: object | None = None  # the meter stage's per-request state (its own type)
+    capture: object | None = None  # the capture stage's per-request state (its own type)
 
     @property
     def workspace_id(self) -> str:

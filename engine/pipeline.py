@@ -50,15 +50,25 @@ def applies(when: When, ctx: RequestContext) -> bool:
 class Pipeline:
     """An immutable, ordered list of bound stages."""
 
-    __slots__ = ("_chunk", "_complete", "_request", "stages")
+    __slots__ = ("_before_forward", "_chunk", "_complete", "_end", "_request", "stages")
 
     def __init__(self, stages: tuple[BoundStage, ...]) -> None:
         self.stages = stages
         end = next((i for i, b in enumerate(stages) if b.terminal), len(stages) - 1)
         self._request = stages[: end + 1]
+        # Observers placed after the terminal stage (meter, capture) may prepare the upstream
+        # request (stream-usage injection, request-body tee) right before it is sent.
+        self._before_forward = tuple(
+            b for b in stages[end + 1 :] if hasattr(b.stage, "before_forward")
+        )
         self._complete = tuple(b for b in stages if hasattr(b.stage, "on_complete"))
         self._chunk: tuple[tuple[When, Callable[[RequestContext, bytes], bytes]], ...] = tuple(
             (b.spec.when, b.stage.on_chunk) for b in stages if hasattr(b.stage, "on_chunk")
+        )
+        self._end: tuple[tuple[When, Callable[[RequestContext], bytes]], ...] = tuple(
+            (b.spec.when, b.stage.on_stream_end)
+            for b in stages
+            if hasattr(b.stage, "on_stream_end")
         )
 
     @property
@@ -71,6 +81,8 @@ class Pipeline:
         for bound in self._request:
             if not applies(bound.spec.when, ctx):
                 continue
+            if bound.terminal and self._before_forward:
+                await self._prepare_forward(ctx)
             try:
                 outcome = await bound.stage.on_request(ctx)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a reply or is skipped
@@ -89,6 +101,28 @@ class Pipeline:
         reply = Respond(500, "internal_error", "pipeline ended without a response")
         ctx.outcome = reply
         return reply
+
+    async def _prepare_forward(self, ctx: RequestContext) -> None:
+        """Run `before_forward` hooks; a failing observer never blocks the request."""
+        for bound in self._before_forward:
+            if not applies(bound.spec.when, ctx):
+                continue
+            try:
+                await bound.stage.before_forward(ctx)
+            except Exception:
+                ctx.stage_errors.append(f"{bound.spec.id}:before_forward")
+                log.exception(
+                    "stage before_forward failed",
+                    extra={"stage": bound.spec.id, "request_id": ctx.request_id},
+                )
+
+    def on_stream_end(self, ctx: RequestContext) -> bytes:
+        """Bytes observers held back (e.g. a partial SSE event), released at stream end."""
+        out = b""
+        for when, hook in self._end:
+            if applies(when, ctx):
+                out = out + hook(ctx)
+        return out
 
     def on_chunk(self, ctx: RequestContext, chunk: bytes) -> bytes:
         """Pass one response chunk through every chunk observer, in declared order."""

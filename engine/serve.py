@@ -76,6 +76,8 @@ def serve(config_path: Path) -> int:
         signal.signal(sig, _ignore_signal)
     asyncio.run(server.serve())
     if not server.started:
+        if app.startup_error:
+            sys.stderr.write(app.startup_error + "\n")
         return 1
     log.info("gateway stopped")
     return 0

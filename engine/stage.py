@@ -99,15 +99,19 @@ class StageSpec:
 
 @runtime_checkable
 class Stage(Protocol):
-    """A pipeline step, built once per snapshot from frozen config; stateless per request.
+    """A request-phase pipeline step, built once per snapshot; stateless per request.
 
-    Optional hooks, discovered at build time: `async on_complete(ctx)`,
-    `on_chunk(ctx, chunk) -> bytes` (observe or rewrite each streamed response chunk; return
-    b"" to drop it).
+    `phase` is `"request"` for stages that run before and as the terminal stage (they implement
+    `on_request`), or `"complete"` for observers placed after it (meter, capture, record), which
+    implement only hooks. Optional hooks, discovered at build time:
+    `async before_forward(ctx)` (observers only: just before the upstream request is sent),
+    `on_chunk(ctx, chunk) -> bytes` (observe or rewrite each response chunk; b"" drops it),
+    `on_stream_end(ctx) -> bytes` (release held-back bytes), `async on_complete(ctx)`.
     """
 
     type_name: ClassVar[str]
     terminal: ClassVar[bool]
+    phase: ClassVar[str]
     default_on_error: ClassVar[OnError]
 
     async def on_request(self, ctx: RequestContext) -> Outcome:

@@ -91,6 +91,10 @@ class Forward:
             raise UpstreamUnreachable("upstream request failed") from exc
         ctx.response_status = resp.status
         out = [(k, v) for k, v in resp.raw_headers if k.lower() not in _HOP_BY_HOP]
+        ctx.response_headers = out
+        ctx.streaming = b"text/event-stream" in (
+            resp.headers.get("content-type", "").lower().encode()
+        )
         return UpstreamResponse(resp.status, out, _relay(resp, ctx), _closer(resp))
 
 

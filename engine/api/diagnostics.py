@@ -1,10 +1,13 @@
-"""`/api/diagnostics/config`: which policy revision serves and why a reload was refused."""
+"""Diagnostics: the serving policy revision (`/config`) and the trace writer (`/trace-pipeline`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import datetime as dt
 
-from ongoingai.engine.api.common import get_route, runtime_of
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ongoingai.engine.api.common import api_error, get_route, runtime_of
 
 __all__ = ["router"]
 
@@ -29,3 +32,22 @@ async def config_diagnostics(request: Request) -> dict[str, object]:
         },
         "restart_required": list(runtime.restart_required),
     }
+
+
+@get_route(router, "/api/diagnostics/trace-pipeline")
+async def trace_pipeline(request: Request) -> JSONResponse:
+    """The asynchronous trace writer's queue and drop counters (contract §3.3, §7.2)."""
+    writer = runtime_of(request).inputs.services.trace_writer
+    if writer is None:
+        return api_error(503, "trace pipeline diagnostics unavailable", "internal_error")
+    return JSONResponse(
+        {
+            "schema_version": "trace-pipeline-diagnostics.v1",
+            "generated_at": _utc(dt.datetime.now(dt.UTC)),
+            "diagnostics": writer.diagnostics(),
+        }
+    )
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ongoingai.engine.api.common import get_route, runtime_of
 from ongoingai.engine.version import version_string
+
+if TYPE_CHECKING:
+    from ongoingai.engine.runtime import Runtime
 
 __all__ = ["router"]
 
@@ -25,12 +31,32 @@ async def root() -> dict[str, str]:
 async def health(request: Request) -> dict[str, object]:
     """Liveness: always ok while the process serves."""
     runtime = runtime_of(request)
-    return {
+    storage = runtime.boot.config.storage  # storage settings change only with a restart
+    body: dict[str, object] = {
         "status": "ok",
         "version": version_string(),
         "uptime_sec": int(time.monotonic() - request.app.state.started_monotonic),
-        "storage_driver": runtime.boot.config.storage.driver.strip(),  # restart-only
+        "storage_driver": storage.driver.strip(),
+        "trace_count": await _trace_count(runtime),
     }
+    if storage.driver.strip() == "sqlite":
+        with contextlib.suppress(OSError):
+            size = Path(storage.path).stat().st_size
+            if size:
+                body["db_size_bytes"] = size
+    return body
+
+
+async def _trace_count(runtime: Runtime) -> int:
+    """Stored traces over all tenants; 0 when storage does not answer (health never fails)."""
+    persistence = runtime.inputs.services.persistence
+    if persistence is None:
+        return 0
+    try:
+        count: int = await persistence.reader.count()
+        return count
+    except Exception:  # noqa: BLE001 - liveness must not depend on storage
+        return 0
 
 
 @get_route(router, "/api/ready")

@@ -28,6 +28,8 @@ Test controls (request headers, all optional, integers):
 * ``x-fake-status: 4xx/5xx`` - answer that status with the provider's error JSON body;
 * ``x-fake-die-after: N`` - send N SSE events (of any kind) then close the connection without
   ending the chunked body; on a non-streaming request the connection is dropped unanswered;
+* ``x-fake-response-delay-ms: N`` - wait N ms before answering at all (status line
+  included), to exercise upstream timeouts;
 * ``x-fake-cached-tokens: N``, ``x-fake-cache-write-tokens: N``,
   ``x-fake-reasoning-tokens: N`` - token kinds reported in ``usage``.
 
@@ -64,6 +66,7 @@ HEADER_DIE_AFTER = "x-fake-die-after"
 HEADER_CACHED_TOKENS = "x-fake-cached-tokens"
 HEADER_REASONING_TOKENS = "x-fake-reasoning-tokens"
 HEADER_CACHE_WRITE_TOKENS = "x-fake-cache-write-tokens"
+HEADER_RESPONSE_DELAY_MS = "x-fake-response-delay-ms"
 
 DEFAULT_CHUNKS = 3
 MAX_CHUNKS = 100_000
@@ -106,6 +109,7 @@ class Controls:
     cached: int = 0
     reasoning: int = 0
     cache_write: int = 0
+    response_delay_ms: int = 0
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> Controls:
@@ -118,6 +122,7 @@ class Controls:
             "cached": HEADER_CACHED_TOKENS,
             "reasoning": HEADER_REASONING_TOKENS,
             "cache_write": HEADER_CACHE_WRITE_TOKENS,
+            "response_delay_ms": HEADER_RESPONSE_DELAY_MS,
         }
         parsed = {field: _int_header(headers, header) for field, header in names.items()}
         controls = cls(**{field: value for field, value in parsed.items() if value is not None})
@@ -307,6 +312,8 @@ class _FakeApp:
             controls = Controls.from_headers(request.headers)
         except ValueError as exc:
             return _error_response(provider, request_id, 400, str(exc))
+        if controls.response_delay_ms:
+            await asyncio.sleep(controls.response_delay_ms / 1000)
         if controls.status is not None:
             message = f"Simulated {controls.status} error from fake upstream {self._name!r}."
             return _error_response(provider, request_id, controls.status, message)

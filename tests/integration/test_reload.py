@@ -131,10 +131,10 @@ def test_a_new_provider_file_in_the_policy_directory_serves_without_restart(
     (tmp_path / "policies").mkdir()
     (tmp_path / "ongoingai.yaml").write_text("policies: ./policies\n")
     with GatewayProcess(tmp_path) as gw:
-        assert httpx.get(gw.url + "/groq/v1/models").status_code == 404
+        assert httpx.get(gw.url + "/acme/v1/models").status_code == 404
         (tmp_path / "policies" / "groq.yaml").write_text(
-            "kind: provider\nversion: 1\nname: groq\nprefix: /groq\n"
+            "kind: provider\nversion: 1\nname: acme\nprefix: /acme\n"
             f"upstream: {upstream.url}\ndialect: openai\n"
         )
-        _until(lambda: httpx.get(gw.url + "/groq/v1/models").status_code == 200, within=2.0)
+        _until(lambda: httpx.get(gw.url + "/acme/v1/models").status_code == 200, within=2.0)
         assert upstream.requests[-1].path == "/v1/models"

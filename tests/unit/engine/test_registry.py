@@ -67,7 +67,12 @@ def test_every_declared_builtin_import_string_resolves_to_a_stage_class(name: st
     cls = builtin_registry().resolve(name)
 
     assert isinstance(cls, type)
-    assert callable(cls.on_request)
+    if cls.phase == "request":
+        assert callable(cls.on_request)
+    else:  # observers run after the terminal stage and only hook the response side
+        assert cls.phase == "complete"
+        assert not hasattr(cls, "on_request")
+        assert any(hasattr(cls, hook) for hook in ("on_complete", "on_chunk", "before_forward"))
     assert cls.default_on_error in ("fail_closed", "fail_open")
     assert hasattr(cls, "Config")
 
