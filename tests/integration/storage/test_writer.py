@@ -12,8 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from ongoingai.engine.storage import TraceReader, TraceWriter, apply_migrations, create_engine_for
+from tests.postgres_admin import admin_sql, run_in_thread
 
-from .postgres_admin import admin_sql, run_in_thread
 from .records import trace
 
 pytestmark = pytest.mark.anyio
