@@ -8,6 +8,7 @@ key never reaches storage. Bodies are teed up to `tracing.body_max_size` each, o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,8 +28,12 @@ _ALWAYS_REDACTED = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_header(name: str) -> str:
-    """Go's canonical MIME header form (`x-api-key` → `X-Api-Key`), as the original stores."""
+    """Go's canonical MIME header form (`x-api-key` → `X-Api-Key`), as the original stores.
+
+    Cached: the same few dozen header names recur on every request.
+    """
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 

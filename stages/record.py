@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -61,6 +62,8 @@ class Record:
     def __init__(self, config: RecordConfig, services: Any) -> None:
         del config
         self._services = services
+        self._last_warning = -1.0  # rate limit of the queue-full warning (monotonic seconds)
+        self._suppressed = 0
 
     async def on_complete(self, ctx: RequestContext) -> None:
         """Build and enqueue this request's trace."""
@@ -69,14 +72,28 @@ class Record:
             return
         record = build_trace(ctx)
         if not writer.enqueue(record):
-            log.warning(
-                "trace queue is full; dropping trace",
-                extra={
-                    "correlation_id": ctx.request_id,
-                    "path": ctx.path,
-                    "status": record.response_status,
-                },
-            )
+            self._warn_dropped(ctx, record)
+
+    def _warn_dropped(self, ctx: RequestContext, record: TraceRecord) -> None:
+        """One warning per second at most: drops happen exactly when the gateway is saturated.
+
+        Every drop is counted by the writer (`/api/diagnostics/trace-pipeline`) regardless.
+        """
+        self._suppressed += 1
+        now = time.monotonic()
+        if now - self._last_warning < 1.0:
+            return
+        log.warning(
+            "trace queue is full; dropping trace",
+            extra={
+                "correlation_id": ctx.request_id,
+                "path": ctx.path,
+                "status": record.response_status,
+                "dropped_since_last_warning": self._suppressed,
+            },
+        )
+        self._last_warning = now
+        self._suppressed = 0
 
 
 def build_trace(ctx: RequestContext) -> TraceRecord:
