@@ -66,7 +66,7 @@ class TracingConfig(_Frozen):
     capture_bodies: bool = False
     body_max_size: int = 1048576
     queue_capacity: int = 1024
-    batch_size: int = 128
+    batch_size: int = 512
     flush_interval_ms: int = 200
 
     @property

@@ -29,12 +29,13 @@ _ALWAYS_REDACTED = frozenset(
 
 
 @functools.lru_cache(maxsize=1024)
-def canonical_header(name: str) -> str:
+def canonical_header(name: bytes | str) -> str:
     """Go's canonical MIME header form (`x-api-key` → `X-Api-Key`), as the original stores.
 
     Cached: the same few dozen header names recur on every request.
     """
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+    text = name.decode("latin-1") if isinstance(name, bytes) else name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in text.split("-"))
 
 
 @dataclass(slots=True)
@@ -84,6 +85,7 @@ class Capture:
 
     def __init__(self, config: CaptureConfig, services: Any) -> None:
         del config, services
+        self._deny: tuple[frozenset[bytes], frozenset[bytes]] | None = None
 
     async def before_forward(self, ctx: RequestContext) -> None:
         """Start the capture; tee a streamed request body instead of buffering it."""
@@ -111,31 +113,37 @@ class Capture:
             tracing = ctx.snapshot.config.tracing
             state = CaptureState(cap=tracing.effective_body_max_size, enabled=False)
             ctx.capture = state
-        config = ctx.snapshot.config
-        pii = config.pii
-        gateway = config.auth.header.strip().lower()
-        extra = {h.strip().lower() for h in pii.headers.denylist}
-        request_deny = (
-            _ALWAYS_REDACTED | {gateway} | (extra if pii.stages.request_headers else set())
-        )
-        response_deny = _ALWAYS_REDACTED | (extra if pii.stages.response_headers else set())
-        raw_request = [(k, v) for k, v in ctx.headers.raw if k.decode("latin-1").lower() != gateway]
-        state.request_headers, n_req = _redacted(raw_request, request_deny)
+        if self._deny is None:  # config is frozen per snapshot, and so is this stage
+            self._deny = _deny_lists(ctx)
+        request_deny, response_deny = self._deny
+        state.request_headers, n_req = _redacted(ctx.headers.raw, request_deny)
         state.response_headers, n_resp = _redacted(ctx.response_headers, response_deny)
         state.redacted_headers = n_req + n_resp
 
 
+def _deny_lists(ctx: RequestContext) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """Lower-cased header names redacted on each side (the gateway key always, contract §6.4)."""
+    config = ctx.snapshot.config
+    pii = config.pii
+    gateway = {config.auth.header.strip().lower()}
+    extra = {h.strip().lower() for h in pii.headers.denylist}
+    request = _ALWAYS_REDACTED | gateway | (extra if pii.stages.request_headers else set())
+    response = _ALWAYS_REDACTED | (extra if pii.stages.response_headers else set())
+    return (
+        frozenset(n.encode("latin-1") for n in request),
+        frozenset(n.encode("latin-1") for n in response),
+    )
+
+
 def _redacted(
-    raw: list[tuple[bytes, bytes]], deny: set[str] | frozenset[str]
+    raw: list[tuple[bytes, bytes]], deny: frozenset[bytes]
 ) -> tuple[dict[str, list[str]], int]:
     out: dict[str, list[str]] = {}
     count = 0
     for key, value in raw:
-        name = key.decode("latin-1")
-        canon = canonical_header(name)
-        if name.lower() in deny:
-            if out.get(canon) != [REDACTED]:
-                out[canon] = [REDACTED]
+        canon = canonical_header(key)
+        if key.lower() in deny:
+            out[canon] = [REDACTED]
             count += 1
             continue
         out.setdefault(canon, []).append(value.decode("latin-1"))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ongoingai.engine.models.pricing import PricingCatalog
+from ongoingai.engine.models.pricing import PriceMatch, PricingCatalog
 from ongoingai.engine.providers import UsageChunkFilter, meter_for, plan_injection
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ongoingai.engine.stage import OnError
 
 __all__ = ["Meter"]
+
+_MAX_MEMO = 4096
 
 
 class MeterConfig(BaseModel):
@@ -59,6 +61,7 @@ class Meter:
         self._max_body = config.max_response_bytes
         self._inject = config.inject_stream_usage
         self._catalogs: dict[str, PricingCatalog] = {}  # per provider; this stage is per snapshot
+        self._prices: dict[tuple[str, str], PriceMatch | None] = {}
 
     async def before_forward(self, ctx: RequestContext) -> None:
         """Pick the dialect meter, note the requested model, and plan usage injection."""
@@ -126,7 +129,7 @@ class Meter:
         ctx.pricing_label = "unpriced"
         if ctx.route is None:
             return
-        match = self._catalog(ctx.route.provider, ctx).lookup(ctx.model)
+        match = self._price(ctx.route.provider, ctx)
         if match is None:
             return
         usage = result.usage
@@ -138,6 +141,16 @@ class Meter:
             usage.cache_write_input_tokens,
             reasoning_tokens=usage.reasoning_tokens,
         )
+
+    def _price(self, provider: Provider, ctx: RequestContext) -> PriceMatch | None:
+        """Price lookup, memoized per (provider, model): tables are frozen per snapshot."""
+        key = (provider.name, ctx.model)
+        if key in self._prices:
+            return self._prices[key]
+        match = self._catalog(provider, ctx).lookup(ctx.model)
+        if len(self._prices) < _MAX_MEMO:  # bounded: model names come from clients
+            self._prices[key] = match
+        return match
 
     def _catalog(self, provider: Provider, ctx: RequestContext) -> PricingCatalog:
         """The provider's own pricing tables (a gpt-4o on groq is not priced as OpenAI's)."""
