@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import random
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,4 +26,4 @@ def correlation_id(headers: Headers) -> str:
         if value and _VALID.match(value):
             return value
     # unique, not secret: the fast PRNG avoids a getrandom syscall per request
-    return f"corr-{random.getrandbits(128):032x}"  # noqa: S311
+    return f"corr-{random.getrandbits(128):032x}"
