@@ -49,15 +49,20 @@ def _database_dsn(name: str, **query: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_test_database(postgres_server: str) -> Iterator[str]:
-    """This run's own database `ongoingai_test_<random>`, dropped when the session ends."""
+def _throwaway_database() -> Iterator[str]:
+    """Create `ongoingai_test_<random>`, yield its DSN, drop it afterwards."""
     name = f"ongoingai_test_{secrets.token_hex(6)}"
     run_in_thread(lambda: admin_sql(f'CREATE DATABASE "{name}"'))
     try:
         yield _database_dsn(name)
     finally:
         run_in_thread(lambda: admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_test_database(postgres_server: str) -> Iterator[str]:
+    """This run's own database, dropped when the session ends."""
+    yield from _throwaway_database()
 
 
 @pytest.fixture
@@ -84,12 +89,7 @@ def postgres_schema_dsn(postgres_test_database: str) -> Iterator[str]:
 @pytest.fixture
 def fresh_postgres_dsn(postgres_server: str) -> Iterator[str]:
     """A whole database of its own, for the one test that drops it mid-way."""
-    name = f"ongoingai_test_{secrets.token_hex(6)}"
-    run_in_thread(lambda: admin_sql(f'CREATE DATABASE "{name}"'))
-    try:
-        yield _database_dsn(name)
-    finally:
-        run_in_thread(lambda: admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from _throwaway_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
