@@ -25,7 +25,17 @@ __all__ = ["ReloadFailure", "Runtime"]
 log = logging.getLogger("ongoingai.reload")
 
 #: Settings read once at start; a change is reported, never half-applied.
-_RESTART_KEYS = ("server.host", "server.port", "storage.driver", "storage.path", "storage.dsn")
+_RESTART_KEYS = (
+    "server.host",
+    "server.port",
+    "storage.driver",
+    "storage.path",
+    "storage.dsn",
+    "storage.retention_days",
+    "tracing.queue_capacity",
+    "tracing.batch_size",
+    "tracing.flush_interval_ms",
+)
 
 
 @dataclass(frozen=True, slots=True)
