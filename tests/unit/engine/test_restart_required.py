@@ -20,7 +20,7 @@ def _snap(data: dict) -> SimpleNamespace:
         ({"server": {"port": 9000}}, "server.port"),
         ({"server": {"host": "127.0.0.1"}}, "server.host"),
         ({"storage": {"driver": "postgres", "dsn": "postgres://x/y"}}, "storage.driver"),
-        ({"storage": {"path": "/tmp/other.db"}}, "storage.path"),
+        ({"storage": {"path": "./other.db"}}, "storage.path"),
         ({"storage": {"retention_days": 7}}, "storage.retention_days"),
         ({"tracing": {"queue_capacity": 10}}, "tracing.queue_capacity"),
         ({"tracing": {"batch_size": 10}}, "tracing.batch_size"),
