@@ -36,6 +36,7 @@ class MeterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     inject_stream_usage: bool = True
 
 
@@ -45,6 +46,14 @@ class _MeterState:
     filter: UsageChunkFilter | None
     body: bytearray = field(default_factory=bytearray)
     collect: bool | None = None  # keep a non-streaming body? only JSON can carry usage
+
+
+def _small_json_body(ctx: RequestContext, limit: int) -> bool:
+    """A JSON request body of declared length within `limit` (uploads stay streamed)."""
+    if ctx.body_stream is None or "json" not in (ctx.headers.get("content-type") or ""):
+        return False
+    length = ctx.headers.get("content-length") or ""
+    return length.isdigit() and int(length) <= limit
 
 
 class Meter:
@@ -59,6 +68,7 @@ class Meter:
     def __init__(self, config: MeterConfig, services: Any) -> None:
         del services
         self._max_body = config.max_response_bytes
+        self._max_request = config.max_request_bytes
         self._inject = config.inject_stream_usage
         self._catalogs: dict[str, PricingCatalog] = {}  # per provider; this stage is per snapshot
         self._prices: dict[tuple[str, str], PriceMatch | None] = {}
@@ -70,6 +80,10 @@ class Meter:
             return
         provider = route.provider
         meter = meter_for(provider.dialect, route.upstream_path)
+        if ctx.body is None and _small_json_body(ctx, self._max_request):
+            # A long prompt arrives in several socket reads; the model and the usage
+            # injection need the whole (bounded) JSON body, as the upstream itself does.
+            await ctx.read_body(self._max_request)
         meter.observe_request(ctx.body)
         chunk_filter = None
         if ctx.body is not None and self._wants_injection(ctx, provider):

@@ -275,3 +275,27 @@ def test_an_unknown_model_costs_zero_and_is_marked_unpriced(oai: openai.OpenAI, 
     assert trace.input_tokens > 0
     assert trace.estimated_cost_usd == 0
     assert trace.metadata["pricing"] == "unpriced"
+
+
+def test_a_long_prompt_split_across_reads_is_still_metered(
+    gateway: GatewayProcess, upstream: FakeUpstream, backend: Backend
+):
+    words = 60_000  # ~300 KB of JSON: arrives in several socket reads
+    body = {
+        "model": "gpt-4o-mini",
+        "stream": True,
+        "messages": [{"role": "user", "content": " ".join(["lorem"] * words)}],
+    }
+    with httpx.stream(
+        "POST",
+        gateway.url + "/openai/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {KEY}"},
+    ) as r:
+        assert r.status_code == 200
+        r.read()
+    assert upstream.requests[-1].json["stream_options"] == {"include_usage": True}
+    trace = _only(backend)
+    assert trace.input_tokens == words
+    assert trace.model == "gpt-4o-mini"
+    assert trace.metadata["usage_injected"] is True
