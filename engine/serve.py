@@ -52,6 +52,9 @@ def serve(config_path: Path) -> int:
             access_log=False,
             timeout_graceful_shutdown=5,
             timeout_keep_alive=120,
+            # The gateway appends the peer to X-Forwarded-For itself, as a reverse proxy does;
+            # uvicorn rewriting the peer from that header would duplicate it in the chain.
+            proxy_headers=False,
             server_header=False,  # relay the upstream's Server and Date headers unchanged
             date_header=False,
         )

@@ -19,9 +19,16 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Mapping
 
-__all__ = ["backfill_ttft", "normalize_for_write", "record_from_row", "row_from_record"]
+__all__ = [
+    "backfill_ttft",
+    "normalize_for_write",
+    "record_from_row",
+    "row_for_write",
+    "row_from_record",
+]
 
 DEFAULT_TENANT = "default"
+_FIELDS = tuple(f.name for f in dataclasses.fields(TraceRecord) if f.name != "estimated_cost_usd")
 
 
 def backfill_ttft(ms: int, us: int) -> tuple[int, int]:
@@ -53,13 +60,35 @@ def normalize_for_write(record: TraceRecord, now: dt.datetime) -> TraceRecord:
     )
 
 
+def row_for_write(record: TraceRecord, now: dt.datetime) -> dict[str, Any]:
+    """`row_from_record(normalize_for_write(record, now))` without building a second record.
+
+    This runs for every trace on the gateway's event loop; copying a 30-field frozen
+    dataclass only to read it back into a dict was a measurable share of it.
+    """
+    row = row_from_record(record)
+    ttft_ms, ttft_us = backfill_ttft(record.time_to_first_token_ms, record.time_to_first_token_us)
+    timestamp = now if record.timestamp.year <= 1 else as_utc(record.timestamp)
+    row.update(
+        timestamp=timestamp,
+        created_at=timestamp,
+        provider=record.provider.strip() or "unknown",
+        model=record.model.strip() or "unknown",
+        org_id=record.org_id.strip() or DEFAULT_TENANT,
+        workspace_id=record.workspace_id.strip() or DEFAULT_TENANT,
+        request_method=record.request_method.strip() or "UNKNOWN",
+        request_path=record.request_path.strip() or "/",
+        total_tokens=record.total_tokens or record.input_tokens + record.output_tokens,
+        time_to_first_token_ms=ttft_ms,
+        time_to_first_token_us=ttft_us,
+        gateway_key_id=record.gateway_key_id or _metadata_text(record.metadata, "gateway_key_id"),
+    )
+    return row
+
+
 def row_from_record(record: TraceRecord) -> dict[str, Any]:
     """Column values for an already normalized record (created_at = timestamp, as built)."""
-    row = {
-        f.name: getattr(record, f.name)
-        for f in dataclasses.fields(record)
-        if f.name != "estimated_cost_usd"
-    }
+    row = {name: getattr(record, name) for name in _FIELDS}
     row["trace_group_id"] = record.trace_group_id or None
     row["metadata"] = record.metadata or None
     row["created_at"] = record.timestamp

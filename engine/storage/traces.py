@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 
 from .diagnostics import WriterCounters
 from .failures import FailureClass, classify_write_error
-from .rows import normalize_for_write, record_from_row, row_from_record
+from .rows import record_from_row, row_for_write
 from .tables import traces
 from .writes import run_write
 
@@ -167,7 +167,7 @@ class TraceWriter:
 
     async def _write(self, batch: list[TraceRecord]) -> None:
         now = dt.datetime.now(dt.UTC)
-        rows = [row_from_record(normalize_for_write(record, now)) for record in batch]
+        rows = [row_for_write(record, now) for record in batch]
         error = await self._insert_with_retry(rows)
         if error is None:
             return

@@ -208,3 +208,50 @@ async def test_sqlite_connections_use_wal_normal_sync_and_busy_timeout(sqlite_st
         await engine.dispose()
 
     assert values == ["wal", 1, 5000]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"provider": " ", "model": "", "org_id": "", "workspace_id": " ", "request_method": ""},
+        {"request_path": "", "total_tokens": 0, "input_tokens": 5, "output_tokens": 7},
+        {"time_to_first_token_ms": 0, "time_to_first_token_us": 42123},
+        {"time_to_first_token_ms": 42, "time_to_first_token_us": 0},
+        {"gateway_key_id": "", "metadata": {"gateway_key_id": "key-9"}},
+        {"timestamp": dt.datetime(1, 1, 1, tzinfo=dt.UTC)},
+    ],
+    ids=[
+        "normal",
+        "blank-names",
+        "path-and-total",
+        "ttft-us",
+        "ttft-ms",
+        "key-from-meta",
+        "zero-ts",
+    ],
+)
+def test_the_writer_row_equals_the_normalized_record_row(overrides: dict):
+    from ongoingai.engine.storage.rows import normalize_for_write, row_for_write, row_from_record
+
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    record = dataclasses.replace(_sample_for_rows(), **overrides)
+    assert row_for_write(record, now) == row_from_record(normalize_for_write(record, now))
+
+
+def _sample_for_rows():
+    from ongoingai.engine.trace import TraceRecord
+
+    return TraceRecord(
+        id="r1",
+        timestamp=dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC),
+        provider="openai",
+        model="gpt-4o-mini",
+        request_method="POST",
+        request_path="/openai/v1/chat/completions",
+        response_status=200,
+        input_tokens=3,
+        output_tokens=4,
+        total_tokens=7,
+        metadata={"streaming": False},
+    )
