@@ -136,20 +136,27 @@ async def _stream(
     observe = pipeline.observes_chunks
     try:
         await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
+        finished = False
         async for chunk in upstream.body:
             out = pipeline.on_chunk(ctx, chunk) if observe else chunk
+            # The last chunk (usually the only one of a JSON answer) goes out as the final
+            # frame: one send instead of two.
+            finished = upstream.at_eof()
+            if finished:
+                out += pipeline.on_stream_end(ctx) if observe else b""
+                done.set()
+            if out or finished:
+                await send({"type": "http.response.body", "body": out, "more_body": not finished})
             if out:
-                await send({"type": "http.response.body", "body": out, "more_body": True})
                 if not ctx.first_byte_ns:
                     ctx.first_byte_ns = time.time_ns()
                 ctx.stream_chunks += 1
-        tail = pipeline.on_stream_end(ctx) if observe else b""
-        if tail and not ctx.client_disconnected:
-            await send({"type": "http.response.body", "body": tail, "more_body": True})
-            ctx.stream_chunks += 1
-        done.set()
-        if not ctx.client_disconnected:
-            await send({"type": "http.response.body", "body": b""})
+        if not finished:
+            tail = pipeline.on_stream_end(ctx) if observe else b""
+            done.set()
+            if not ctx.client_disconnected:
+                await send({"type": "http.response.body", "body": tail})
+                ctx.stream_chunks += 1 if tail else 0
     except OSError:
         ctx.client_disconnected = True
     finally:

@@ -8,7 +8,7 @@ reply (expected denials are values, not exceptions), and the one terminal stage 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -57,13 +57,15 @@ class UpstreamResponse:
     """The terminal stage's answer: status, headers and a body streamed chunk by chunk.
 
     `close` releases the upstream connection; it is awaited exactly once, also when the client
-    goes away mid-stream.
+    goes away mid-stream. `at_eof` tells whether the chunk just yielded was the last one, so the
+    relay can mark it final instead of sending an extra empty frame.
     """
 
     status: int
     headers: list[tuple[bytes, bytes]]
     body: AsyncIterator[bytes]
     close: Callable[[], Awaitable[None]]
+    at_eof: Callable[[], bool] = field(default=lambda: False)
 
 
 Outcome = Continue | Respond | UpstreamResponse

@@ -95,7 +95,9 @@ class Forward:
         ctx.streaming = b"text/event-stream" in (
             resp.headers.get("content-type", "").lower().encode()
         )
-        return UpstreamResponse(resp.status, out, _relay(resp, ctx), _closer(resp))
+        return UpstreamResponse(
+            resp.status, out, _relay(resp, ctx), _closer(resp), resp.content.at_eof
+        )
 
 
 def _upstream_headers(ctx: RequestContext) -> list[tuple[str, str]]:
