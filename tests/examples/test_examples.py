@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -40,3 +41,8 @@ def test_example_serves_every_provider_it_declares(
             r = httpx.get(gw.url + prefix + "/v1/models", headers={"authorization": "Bearer k"})
             assert r.status_code == 200, (prefix, r.text)
             assert upstream.requests[-1].path == "/v1/models"
+        # every example records its traffic
+        deadline = time.monotonic() + 10
+        while httpx.get(gw.url + "/api/health").json()["trace_count"] < len(prefixes):
+            assert time.monotonic() < deadline, "requests were not traced"
+            time.sleep(0.1)
