@@ -67,8 +67,9 @@ class GatewayApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
-                except Exception as exc:
-                    log.exception("startup failed")
+                except Exception as exc:  # noqa: BLE001 - any startup failure is reported, exit 1
+                    self.startup_error = str(exc)
+                    log.error("startup failed", extra={"error": str(exc)})
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--config", default=_DEFAULT_CONFIG)
+    # The original ignores extra positional arguments to `serve`; scripts may pass some.
+    serve.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
     sub.add_parser("version", help="print the version")
     validate = sub.add_parser("validate", help="validate ongoingai.yaml and its policy files")
     _validate_args(validate)

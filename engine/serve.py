@@ -78,7 +78,11 @@ def serve(config_path: Path) -> int:
         signal.signal(sig, _ignore_signal)
     # server.run() installs the configured loop (uvloop); asyncio.run(server.serve()) would
     # silently run on the default loop, ~20% more CPU per request (bench/README.md).
-    server.run()
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits 3 on a failed startup, 1 when it cannot bind
+        if exc.code not in (0, None):
+            server.started = False
     if not server.started:
         if app.startup_error:
             sys.stderr.write(app.startup_error + "\n")

@@ -121,3 +121,21 @@ def test_policy_dir_is_resolved_relative_to_the_config_file(tmp_path: Path):
     shutil.copytree(ROOT / "examples" / "multi-provider", tmp_path / "mp")
     out = run("validate", "--config", str(tmp_path / "mp" / "ongoingai.yaml"), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+
+
+def test_serve_exits_1_with_the_storage_error_when_storage_cannot_open(tmp_path: Path):
+    from tests.gateway_proc import free_port
+
+    dsn = f"postgres://postgres@127.0.0.1:{free_port()}/nothing?sslmode=disable&connect_timeout=2"
+    (tmp_path / "ongoingai.yaml").write_text(f"storage:\n  driver: postgres\n  dsn: {dsn}\n")
+    out = subprocess.run(
+        [ONGOINGAI, "serve", "extra-positional-is-ignored"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "ONGOINGAI_PORT": str(free_port())},
+    )
+    assert out.returncode == 1
+    assert "failed to initialize postgres storage" in out.stderr
+    assert "Traceback" not in out.stderr
