@@ -132,31 +132,10 @@ async def _stream(
         if streaming
         else None
     )
-    pipeline = ctx.snapshot.pipeline
-    observe = pipeline.observes_chunks
     try:
         await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
-        finished = False
-        async for chunk in upstream.body:
-            out = pipeline.on_chunk(ctx, chunk) if observe else chunk
-            # The last chunk (usually the only one of a JSON answer) goes out as the final
-            # frame: one send instead of two.
-            finished = upstream.at_eof()
-            if finished:
-                out += pipeline.on_stream_end(ctx) if observe else b""
-                done.set()
-            if out or finished:
-                await send({"type": "http.response.body", "body": out, "more_body": not finished})
-            if out:
-                if not ctx.first_byte_ns:
-                    ctx.first_byte_ns = time.time_ns()
-                ctx.stream_chunks += 1
-        if not finished:
-            tail = pipeline.on_stream_end(ctx) if observe else b""
-            done.set()
-            if not ctx.client_disconnected:
-                await send({"type": "http.response.body", "body": tail})
-                ctx.stream_chunks += 1 if tail else 0
+        if not await _relay_body(ctx, upstream, send, done):
+            await _end_early(ctx, send, done)
     except OSError:
         ctx.client_disconnected = True
     finally:
@@ -164,6 +143,48 @@ async def _stream(
         if watcher is not None:
             watcher.cancel()
         await upstream.close()
+
+
+async def _relay_body(
+    ctx: RequestContext, upstream: UpstreamResponse, send: Send, done: asyncio.Event
+) -> bool:
+    """Send each chunk as it arrives; True when the final frame went out with the last one."""
+    pipeline = ctx.snapshot.pipeline
+    observe = pipeline.observes_chunks
+    async for chunk in upstream.body:
+        out = pipeline.on_chunk(ctx, chunk) if observe else chunk
+        # The last chunk (usually the only one of a JSON answer) goes out as the final frame:
+        # one send instead of two.
+        finished = upstream.at_eof()
+        if finished:
+            out += pipeline.on_stream_end(ctx) if observe else b""
+            done.set()
+        if out or finished:
+            await send({"type": "http.response.body", "body": out, "more_body": not finished})
+        if out:
+            if not ctx.first_byte_ns:
+                ctx.first_byte_ns = time.time_ns()
+            ctx.stream_chunks += 1
+        if finished:
+            return True
+    return False
+
+
+async def _end_early(ctx: RequestContext, send: Send, done: asyncio.Event) -> None:
+    """The body ended without the final frame: finish it, or pass an upstream break on."""
+    pipeline = ctx.snapshot.pipeline
+    tail = pipeline.on_stream_end(ctx) if pipeline.observes_chunks else b""
+    done.set()
+    if ctx.client_disconnected:
+        return
+    if tail:
+        await send({"type": "http.response.body", "body": tail, "more_body": True})
+        ctx.stream_chunks += 1
+    if ctx.upstream_error:
+        # Ending the response cleanly would let the client take a cut stream for a whole one:
+        # the connection closes without the final chunk, as the upstream's did.
+        return
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _watch_disconnect(

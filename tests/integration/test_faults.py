@@ -96,17 +96,21 @@ def test_client_disconnect_mid_stream_is_traced_and_stops_the_relay(
     assert trace.latency_ms < 3000  # the relay stopped; it did not run the stream to its end
 
 
-def test_upstream_dying_mid_stream_ends_the_client_stream_and_is_traced(
+def test_upstream_dying_mid_stream_breaks_the_client_stream_and_is_traced(
     gateway: GatewayProcess, sqlite: Backend
 ):
     headers = {**AUTH, "x-fake-chunks": "10", "x-fake-die-after": "3"}
-    with httpx.stream(
-        "POST",
-        gateway.url + "/openai/v1/chat/completions",
-        json={**CHAT, "stream": True},
-        headers=headers,
-    ) as r:
-        events = [line for line in r.iter_lines() if line.startswith("data: ")]
+    events: list[str] = []
+    with (
+        pytest.raises(httpx.RemoteProtocolError),  # the client sees the break, as from upstream
+        httpx.stream(
+            "POST",
+            gateway.url + "/openai/v1/chat/completions",
+            json={**CHAT, "stream": True},
+            headers=headers,
+        ) as r,
+    ):
+        events.extend(line for line in r.iter_lines() if line.startswith("data: "))
     assert 1 <= len(events) <= 3 and "data: [DONE]" not in events
     (trace,) = sqlite.wait_for(1)
     assert trace.metadata["upstream_error"]
