@@ -40,24 +40,28 @@ def backfill_ttft(ms: int, us: int) -> tuple[int, int]:
     return ms, us
 
 
+def _normalized(record: TraceRecord, now: dt.datetime) -> dict[str, Any]:
+    """The fields the write normalization fills or fixes (contract §4.1), and their values."""
+    ttft_ms, ttft_us = backfill_ttft(record.time_to_first_token_ms, record.time_to_first_token_us)
+    return {
+        "timestamp": now if record.timestamp.year <= 1 else as_utc(record.timestamp),
+        "provider": record.provider.strip() or "unknown",
+        "model": record.model.strip() or "unknown",
+        "org_id": record.org_id.strip() or DEFAULT_TENANT,
+        "workspace_id": record.workspace_id.strip() or DEFAULT_TENANT,
+        "request_method": record.request_method.strip() or "UNKNOWN",
+        "request_path": record.request_path.strip() or "/",
+        "total_tokens": record.total_tokens or record.input_tokens + record.output_tokens,
+        "time_to_first_token_ms": ttft_ms,
+        "time_to_first_token_us": ttft_us,
+        "gateway_key_id": record.gateway_key_id
+        or _metadata_text(record.metadata, "gateway_key_id"),
+    }
+
+
 def normalize_for_write(record: TraceRecord, now: dt.datetime) -> TraceRecord:
     """The record as stored: every empty field the original fills, filled the same way."""
-    ttft_ms, ttft_us = backfill_ttft(record.time_to_first_token_ms, record.time_to_first_token_us)
-    key_id = record.gateway_key_id or _metadata_text(record.metadata, "gateway_key_id")
-    return dataclasses.replace(
-        record,
-        timestamp=now if record.timestamp.year <= 1 else as_utc(record.timestamp),
-        provider=record.provider.strip() or "unknown",
-        model=record.model.strip() or "unknown",
-        org_id=record.org_id.strip() or DEFAULT_TENANT,
-        workspace_id=record.workspace_id.strip() or DEFAULT_TENANT,
-        request_method=record.request_method.strip() or "UNKNOWN",
-        request_path=record.request_path.strip() or "/",
-        total_tokens=record.total_tokens or record.input_tokens + record.output_tokens,
-        time_to_first_token_ms=ttft_ms,
-        time_to_first_token_us=ttft_us,
-        gateway_key_id=key_id,
-    )
+    return dataclasses.replace(record, **_normalized(record, now))
 
 
 def row_for_write(record: TraceRecord, now: dt.datetime) -> dict[str, Any]:
@@ -67,22 +71,8 @@ def row_for_write(record: TraceRecord, now: dt.datetime) -> dict[str, Any]:
     dataclass only to read it back into a dict was a measurable share of it.
     """
     row = row_from_record(record)
-    ttft_ms, ttft_us = backfill_ttft(record.time_to_first_token_ms, record.time_to_first_token_us)
-    timestamp = now if record.timestamp.year <= 1 else as_utc(record.timestamp)
-    row.update(
-        timestamp=timestamp,
-        created_at=timestamp,
-        provider=record.provider.strip() or "unknown",
-        model=record.model.strip() or "unknown",
-        org_id=record.org_id.strip() or DEFAULT_TENANT,
-        workspace_id=record.workspace_id.strip() or DEFAULT_TENANT,
-        request_method=record.request_method.strip() or "UNKNOWN",
-        request_path=record.request_path.strip() or "/",
-        total_tokens=record.total_tokens or record.input_tokens + record.output_tokens,
-        time_to_first_token_ms=ttft_ms,
-        time_to_first_token_us=ttft_us,
-        gateway_key_id=record.gateway_key_id or _metadata_text(record.metadata, "gateway_key_id"),
-    )
+    fields = _normalized(record, now)
+    row.update(fields, created_at=fields["timestamp"])
     return row
 
 
