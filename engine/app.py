@@ -17,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ongoingai.engine.api import diagnostics, health
-from ongoingai.engine.api.common import api_error
+from ongoingai.engine.api import diagnostics, health, traces
+from ongoingai.engine.api.common import ApiError, api_error
 from ongoingai.engine.asgi import Message, ProxyHandler, Receive, Scope, Send
 from ongoingai.engine.context import Headers
 from ongoingai.engine.correlation import CORRELATION_HEADER, correlation_id
@@ -120,11 +120,18 @@ def _with_correlation(scope: Scope, send: Send) -> Send:
 
 def create_app(runtime: Runtime, *, watch: bool = True, storage: bool = True) -> GatewayApp:
     """Build the gateway app around a runtime (its snapshot must already be valid)."""
-    api = FastAPI(title="OngoingAI Gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    api = FastAPI(
+        title="OngoingAI Gateway",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,  # `/api/traces/` is a 404, not a redirect (contract §3.2)
+    )
     api.state.runtime = runtime
     api.state.started_monotonic = time.monotonic()
     api.include_router(health.router)
     api.include_router(diagnostics.router)
+    api.include_router(traces.router)
     _install_error_handlers(api, runtime)
     return GatewayApp(runtime, api, watch=watch, storage=storage)
 
@@ -141,6 +148,10 @@ def _install_error_handlers(api: FastAPI, runtime: Runtime) -> None:
             headers = {"Allow": f"{allow}, OPTIONS" if allow else "OPTIONS"}
             return api_error(405, "method not allowed", "method_not_allowed", headers)
         return api_error(exc.status_code, str(exc.detail), "invalid_request")
+
+    @api.exception_handler(ApiError)
+    async def refused(_request: Request, exc: ApiError) -> JSONResponse:
+        return api_error(exc.status, exc.message, exc.code)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,6 +18,7 @@ from ongoingai.engine.storage import (
     create_engine_for,
     redact_dsn,
 )
+from ongoingai.engine.storage.trace_queries import TraceQueries
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,6 +44,7 @@ class Persistence:
         self.engine = engine
         self.writer = writer
         self.reader = TraceReader(engine)
+        self.queries = TraceQueries(engine)
         self._retention = retention
 
     @classmethod

@@ -50,6 +50,8 @@ class TraceRecord:
     api_key_hash: str = ""
     estimated_cost_usd: Decimal = Decimal(0)
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: When the row was stored; set on reads only (writes store `timestamp` there).
+    created_at: dt.datetime | None = field(default=None, compare=False)
 
     @property
     def cost_nanousd(self) -> int:

@@ -1,4 +1,4 @@
-"""Shared pieces of the admin API: JSON responses with the contract's error shape."""
+"""Shared pieces of the admin API: the error shape, the caller's tenant, storage access."""
 
 from __future__ import annotations
 
@@ -7,14 +7,38 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
+from ongoingai.engine.storage.filters import Tenant
+
 if TYPE_CHECKING:
     from fastapi import APIRouter, Request
 
+    from ongoingai.engine.persistence import Persistence
     from ongoingai.engine.runtime import Runtime
 
-__all__ = ["api_error", "get_route", "runtime_of"]
+__all__ = [
+    "IDENTITY_SCOPE_KEY",
+    "ApiError",
+    "api_error",
+    "caller_tenant",
+    "get_route",
+    "persistence_of",
+    "runtime_of",
+]
+
+#: Where the `authenticate` stage leaves the caller's identity in the ASGI scope.
+IDENTITY_SCOPE_KEY = "ongoingai.identity"
 
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+class ApiError(Exception):
+    """Raised by an endpoint to answer `{"error": message, "code": code}` with `status`."""
+
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
 
 
 def get_route(router: APIRouter, path: str) -> Callable[[_Endpoint], _Endpoint]:
@@ -32,6 +56,22 @@ def runtime_of(request: Request) -> Runtime:
     """The runtime the app was created with."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+def persistence_of(request: Request, unavailable: str) -> Persistence:
+    """The open storage, or 503 with the endpoint's own "not configured" message."""
+    persistence: Persistence | None = runtime_of(request).inputs.services.persistence
+    if persistence is None:
+        raise ApiError(503, unavailable, "internal_error")
+    return persistence
+
+
+def caller_tenant(request: Request) -> Tenant | None:
+    """The authenticated caller's org/workspace; None when auth is off (reads are unscoped)."""
+    identity = request.scope.get(IDENTITY_SCOPE_KEY)
+    if identity is None:
+        return None
+    return Tenant(identity.org_id, identity.workspace_id)
 
 
 def api_error(

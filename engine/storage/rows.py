@@ -28,7 +28,11 @@ __all__ = [
 ]
 
 DEFAULT_TENANT = "default"
-_FIELDS = tuple(f.name for f in dataclasses.fields(TraceRecord) if f.name != "estimated_cost_usd")
+_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(TraceRecord)
+    if f.name not in ("estimated_cost_usd", "created_at")
+)
 
 
 def backfill_ttft(ms: int, us: int) -> tuple[int, int]:
@@ -105,10 +109,10 @@ def record_from_row(row: Mapping[Any, Any]) -> TraceRecord:
         workspace_id=row["workspace_id"] or DEFAULT_TENANT,
         trace_group_id=row["trace_group_id"] or "",
         gateway_key_id=row["gateway_key_id"] or "",
-        request_headers=row["request_headers"] or {},
-        request_body=row["request_body"] or "",
-        response_headers=row["response_headers"] or {},
-        response_body=row["response_body"] or "",
+        request_headers=row.get("request_headers") or {},
+        request_body=row.get("request_body") or "",
+        response_headers=row.get("response_headers") or {},
+        response_body=row.get("response_body") or "",
         input_tokens=int(row["input_tokens"] or 0),
         output_tokens=int(row["output_tokens"] or 0),
         total_tokens=int(row["total_tokens"] or 0),
@@ -121,6 +125,7 @@ def record_from_row(row: Mapping[Any, Any]) -> TraceRecord:
         api_key_hash=row["api_key_hash"] or "",
         estimated_cost_usd=Decimal(int(row["cost_nanousd"] or 0)) / NANOS_PER_USD,
         metadata=row["metadata"] or {},
+        created_at=row["created_at"],
     )
 
 
