@@ -145,7 +145,8 @@ def _install_error_handlers(api: FastAPI, runtime: Runtime) -> None:
             return api_error(404, "not found", "not_found")
         if exc.status_code == 405:
             allow = exc.headers.get("Allow", "") if exc.headers else ""
-            headers = {"Allow": f"{allow}, OPTIONS" if allow else "OPTIONS"}
+            methods = sorted({m.strip() for m in allow.split(",") if m.strip()}, key=_method_rank)
+            headers = {"Allow": ", ".join([*methods, "OPTIONS"])}
             return api_error(405, "method not allowed", "method_not_allowed", headers)
         return api_error(exc.status_code, str(exc.detail), "invalid_request")
 
@@ -165,6 +166,14 @@ def _install_error_handlers(api: FastAPI, runtime: Runtime) -> None:
         response = await call_next(request)
         response.headers.update(_cors_headers(runtime))
         return response
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _method_rank(method: str) -> tuple[int, str]:
+    """Allow lists methods in a stable, conventional order (Starlette keeps a set)."""
+    return (_METHOD_ORDER.index(method) if method in _METHOD_ORDER else 99, method)
 
 
 def _cors_headers(runtime: Runtime) -> dict[str, str]:

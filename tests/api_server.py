@@ -43,6 +43,7 @@ class ApiServer:
         *,
         config: str = "",
         env: Mapping[str, str] | None = None,
+        storage: bool = True,
     ) -> None:
         self.backend = backend
         self.config_path = workdir / "ongoingai.yaml"
@@ -50,6 +51,7 @@ class ApiServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {**backend.env, **(env or {})}
+        self._storage = storage
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.app: GatewayApp | None = None
@@ -58,7 +60,7 @@ class ApiServer:
     def __enter__(self) -> ApiServer:
         inputs = BuildInputs(SchemaSet(), builtin_registry(), Services(), dict(self._env))
         runtime = Runtime(self.config_path, inputs, build_snapshot(self.config_path, inputs))
-        self.app = create_app(runtime, watch=False)
+        self.app = create_app(runtime, watch=False, storage=self._storage)
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
         )

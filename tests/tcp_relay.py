@@ -23,8 +23,12 @@ class TcpRelay:
         self.port = asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(5)
         return self
 
-    async def _listen(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    def resume(self) -> None:
+        """Listen again on the same port (the database is 'back')."""
+        asyncio.run_coroutine_threadsafe(self._listen(self.port), self._loop).result(5)
+
+    async def _listen(self, port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
         return int(self._server.sockets[0].getsockname()[1])
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -45,8 +45,7 @@ def get_route(router: APIRouter, path: str) -> Callable[[_Endpoint], _Endpoint]:
     """Register a GET endpoint that also answers HEAD (SPEC §1.3), documented once."""
 
     def register(endpoint: _Endpoint) -> _Endpoint:
-        router.add_api_route(path, endpoint, methods=["GET"])
-        router.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
+        router.add_api_route(path, endpoint, methods=["GET", "HEAD"])
         return endpoint
 
     return register

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from pathlib import Path
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 __all__ = ["router"]
 
 router = APIRouter()
+
+#: Readiness probes are polled every few seconds; a slower answer is a not-ready one.
+_STORAGE_PING_S = 2.0
 
 
 @get_route(router, "/")
@@ -59,11 +63,28 @@ async def _trace_count(runtime: Runtime) -> int:
         return 0
 
 
+async def _storage_problems(runtime: Runtime) -> list[str]:
+    """Why storage cannot take traces now, if it cannot ([] when it answers in time)."""
+    persistence = runtime.inputs.services.persistence
+    if persistence is None:
+        return ["storage is not open"] if runtime.started else []
+    try:
+        async with asyncio.timeout(_STORAGE_PING_S):
+            await persistence.reader.ping()
+    except TimeoutError:
+        return [f"storage did not answer within {_STORAGE_PING_S:g}s"]
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; the kind is enough
+        kind = type(getattr(exc, "orig", None) or exc).__name__
+        return [f"storage is unavailable ({kind})"]
+    return []
+
+
 @get_route(router, "/api/ready")
 async def ready(request: Request) -> JSONResponse:
     """Ready while a valid snapshot serves (an invalid edit keeps the last good one serving)."""
     runtime = runtime_of(request)
     reasons = [] if runtime.started else ["gateway is starting"]
+    reasons += await _storage_problems(runtime)
     if reasons:
         return JSONResponse({"status": "not_ready", "reasons": reasons}, status_code=503)
     return JSONResponse(

@@ -61,10 +61,23 @@ def detail_json(record: TraceRecord) -> dict[str, Any]:
     body["lineage"] = lineage_of(record).as_json()
     for key in ("request_headers", "request_body", "response_headers", "response_body"):
         if value := getattr(record, key):
-            body[key] = value
+            body[key] = _key_sorted(value)
     if record.metadata:
-        body["metadata"] = record.metadata
+        body["metadata"] = _key_sorted(record.metadata)
     return body
+
+
+def _key_sorted(value: Any) -> Any:
+    """Objects with sorted keys, as the original marshals them.
+
+    PostgreSQL's JSONB returns keys in its own storage order and SQLite's text returns them
+    as written; sorting makes both backends (and every read) give the same bytes.
+    """
+    if isinstance(value, dict):
+        return {key: _key_sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_key_sorted(item) for item in value]
+    return value
 
 
 def checkpoint_json(record: TraceRecord, lineage: Lineage | None = None) -> dict[str, Any]:

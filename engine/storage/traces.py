@@ -257,6 +257,11 @@ class TraceReader:
             rows = (await conn.execute(query)).mappings().all()
         return [record_from_row(row) for row in rows]
 
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness)."""
+        async with self._engine.connect() as conn:
+            await conn.execute(select(1))
+
     async def count(self) -> int:
         """How many traces are stored (all tenants)."""
         async with self._engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from fastapi.routing import APIRoute
 
 from ongoingai.engine.app import create_app
 from ongoingai.engine.cli import build_inputs
@@ -19,9 +20,12 @@ def _app_routes(tmp_path: Path) -> set[tuple[str, str]]:
     inputs = build_inputs()
     runtime = Runtime(config, inputs, build_snapshot(config, inputs))
     app = create_app(runtime, watch=False)
-    generated = app.api.openapi()["paths"]  # FastAPI's own view of the routes it serves
     return {
-        (path, method) for path, item in generated.items() for method in item if method != "head"
+        (route.path, method.lower())
+        for route in app.api.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+        if method != "HEAD"  # every GET also answers HEAD (SPEC §1.3)
     }
 
 
