@@ -87,6 +87,19 @@ class ApiServer:
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.post(path, **kwargs)
 
+    def walk_traces(self, limit: int, **filters: Any) -> list[str]:
+        """Every trace id of `/api/traces`, following `next_cursor` page by page."""
+        ids: list[str] = []
+        cursor = None
+        while True:
+            params = {**filters, "limit": limit, **({"cursor": cursor} if cursor else {})}
+            response = self.get("/api/traces", params=params)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            ids += [item["id"] for item in body["items"]]
+            if (cursor := body.get("next_cursor")) is None:
+                return ids
+
     def seed(self, records: Iterable[TraceRecord]) -> None:
         """Insert traces into the backend directly (normalized exactly as the writer does)."""
         seed(self.backend, records)

@@ -22,9 +22,9 @@ def _created_at(record: TraceRecord) -> str:
     return format_rfc3339(record.created_at or record.timestamp)
 
 
-def summary_json(record: TraceRecord) -> dict[str, Any]:
-    """TraceSummary: what a list row needs, without bodies or headers."""
-    body: dict[str, Any] = {
+def _identity(record: TraceRecord) -> dict[str, Any]:
+    """What every trace view starts with: which request it was and how it ended."""
+    return {
         "id": record.id,
         "timestamp": format_rfc3339(record.timestamp),
         "provider": record.provider,
@@ -32,6 +32,13 @@ def summary_json(record: TraceRecord) -> dict[str, Any]:
         "request_method": record.request_method,
         "request_path": record.request_path,
         "response_status": record.response_status,
+    }
+
+
+def summary_json(record: TraceRecord) -> dict[str, Any]:
+    """TraceSummary: what a list row needs, without bodies or headers."""
+    body = _identity(record)
+    body |= {
         "input_tokens": record.input_tokens,
         "output_tokens": record.output_tokens,
         "total_tokens": record.total_tokens,
@@ -82,14 +89,7 @@ def _key_sorted(value: Any) -> Any:
 
 def checkpoint_json(record: TraceRecord, lineage: Lineage | None = None) -> dict[str, Any]:
     """One replay checkpoint: the trace's identity, outcome and lineage."""
-    return {
-        "id": record.id,
-        "timestamp": format_rfc3339(record.timestamp),
-        "provider": record.provider,
-        "model": record.model,
-        "request_method": record.request_method,
-        "request_path": record.request_path,
-        "response_status": record.response_status,
+    return _identity(record) | {
         "total_tokens": record.total_tokens,
         "latency_ms": record.latency_ms,
         "created_at": _created_at(record),

@@ -154,16 +154,7 @@ def test_pages_walk_every_trace_once_and_the_last_has_no_cursor(api):
 
     first = api.get("/api/traces").json()
     assert len(first["items"]) == 50  # default limit
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params = {"limit": 7, **({"cursor": cursor} if cursor else {})}
-        body = api.get("/api/traces", params=params).json()
-        seen += [item["id"] for item in body["items"]]
-        cursor = body.get("next_cursor")
-        if cursor is None:
-            break
-    assert seen == [f"t{i:03d}" for i in range(120)]
+    assert api.walk_traces(7) == [f"t{i:03d}" for i in range(120)]
     assert len(api.get("/api/traces?limit=200").json()["items"]) == 120
 
 
@@ -200,15 +191,7 @@ def test_pagination_has_no_duplicates_or_gaps_while_traces_are_written(api):
     writer = threading.Thread(target=keep_writing)
     writer.start()
     try:
-        seen: list[str] = []
-        cursor = None
-        while True:
-            params = {"limit": 9, **({"cursor": cursor} if cursor else {})}
-            body = api.get("/api/traces", params=params).json()
-            seen += [item["id"] for item in body["items"]]
-            cursor = body.get("next_cursor")
-            if cursor is None:
-                break
+        seen = api.walk_traces(9)
     finally:
         stop.set()
         writer.join()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -82,16 +83,9 @@ def test_checkpoint_ids_from_metadata_link_parents():
 
 
 def test_lineage_of_defaults_checkpoint_to_the_trace_and_group_to_the_column():
-    record = TraceRecord(
-        id="abc",
-        timestamp=T0,
-        provider="openai",
-        model="m",
-        request_method="POST",
-        request_path="/",
-        response_status=200,
+    record = dataclasses.replace(
+        _trace("abc", lineage_thread_id=" th ", lineage_checkpoint_seq="2"),
         trace_group_id="group-col",
-        metadata={"lineage_thread_id": " th ", "lineage_checkpoint_seq": "2"},
     )
     lineage = lineage_of(record)
     assert (lineage.group_id, lineage.thread_id, lineage.checkpoint_id) == (
