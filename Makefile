@@ -8,7 +8,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 CONFIG ?= ongoingai.yaml
 
-.PHONY: serve test lint typecheck unit validate-examples bench lock clean
+.PHONY: serve test lint typecheck unit validate-examples bench bench-api lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ unit: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
+
+# Admin API over 1,000,000 seeded traces on SQLite and PostgreSQL (bench/README.md).
+bench-api: $(STAMP_TEST)
+	$(BIN)/python bench/api_bench.py
 
 # Regenerate the lock files from pyproject.toml (needs the package registry).
 lock: | $(BIN)/python
