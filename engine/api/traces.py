@@ -66,6 +66,7 @@ def _list_filter(params: Params, tenant: Tenant | None) -> TraceFilter:
         max_tokens=max_tokens,
         start=window.start,
         end=window.end,
+        time_column="created_at",
     )
 
 
