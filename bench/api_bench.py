@@ -90,6 +90,7 @@ class DbInfo:
     end: dt.datetime | None = None
     sizes: dict[str, int] = field(default_factory=dict)  # label -> bytes
     indexes: list[tuple[str, str, int]] = field(default_factory=list)  # name, definition, bytes
+    migrations: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,18 @@ class Database:
     def _time(self, value: Any) -> dt.datetime:
         return parse_utc(value) if isinstance(value, str) else value.astimezone(dt.UTC)
 
+    def index_names(self) -> set[str]:
+        """Names of the indexes on `traces`."""
+        if self.backend == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traces'"
+        else:
+            sql = "SELECT indexname FROM pg_indexes WHERE tablename = 'traces'"
+        return {name for (name,) in self.fetch(sql)}
+
+    def migrations(self) -> list[str]:
+        """The migrations recorded as applied, in order."""
+        return [name for (name,) in self.fetch("SELECT name FROM schema_migrations ORDER BY name")]
+
     def count(self) -> int:
         """Rows in `traces`; -1 when the table (or the database) does not exist."""
         try:
@@ -141,7 +154,7 @@ class Database:
 
     def info(self) -> DbInfo:
         """Row count, period, sizes and indexes."""
-        info = DbInfo(rows=self.count())
+        info = DbInfo(rows=self.count(), migrations=self.migrations())
         low, high = self.fetch("SELECT MIN(timestamp), MAX(timestamp) FROM traces")[0]
         info.start, info.end = self._time(low), self._time(high)
         if self.backend == "sqlite":
@@ -234,10 +247,16 @@ def prepare(backend: str, opts: Options) -> tuple[Database, dict[str, float] | N
     db = Database(backend, path, opts.dsn)
     if opts.reuse:
         count = db.count()
-        if count == opts.rows:
+        missing = expected_indexes() - db.index_names() if count > 0 else set()
+        if count == opts.rows and not missing:
             sys.stderr.write(f"{backend}: reusing {count:,} traces\n")
             return db, None
-        sys.stderr.write(f"{backend}: cannot reuse ({count:,} rows, want {opts.rows:,}); seeding\n")
+        why = (
+            f"indexes the current migrations create are missing: {sorted(missing)}"
+            if missing
+            else f"{count:,} rows, want {opts.rows:,}"
+        )
+        sys.stderr.write(f"{backend}: cannot reuse ({why}); seeding\n")
     if backend == "sqlite":
         opts.data_dir.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -250,6 +269,19 @@ def prepare(backend: str, opts: Options) -> tuple[Database, dict[str, float] | N
     timings = seed.seed(backend, str(path), opts.dsn, seed_opts, opts.workers)
     sys.stderr.write(f"{backend}: seeded in {timings['total_s']:.1f} s\n")
     return db, timings
+
+
+def expected_indexes() -> set[str]:
+    """The index names the current migrations create (on a scratch SQLite database).
+
+    Migrations are recorded by name, so a database seeded before a migration file changed keeps
+    the old index set; `--reuse` must not measure such a database as if it were current. Both
+    backends' migrations name their indexes alike.
+    """
+    with tempfile.TemporaryDirectory(prefix="ongoingai-api-bench-schema-") as tmp:
+        path = Path(tmp) / "schema.db"
+        asyncio.run(seed.migrate("sqlite", str(path), ""))
+        return Database("sqlite", path, "").index_names() - {"sqlite_autoindex_traces_1"}
 
 
 async def recreate_pg_database(dsn: str) -> None:
@@ -510,8 +542,6 @@ def wait_ready(proc: Proc, url: str) -> None:
 def run_backend(backend: str, opts: Options, tmp: Path) -> BackendResult:
     """Seed or reuse, start the gateway on the database, time every case, stop it."""
     db, seed_timings = prepare(backend, opts)
-    info = db.info()
-    fx = db.fixtures(info)
     workdir = tmp / backend
     workdir.mkdir()
     config = workdir / "ongoingai.yaml"
@@ -528,6 +558,9 @@ def run_backend(backend: str, opts: Options, tmp: Path) -> BackendResult:
     )
     try:
         wait_ready(proc, url)
+        # Read after the gateway started: it applies migrations first, which may add indexes.
+        info = db.info()
+        fx = db.fixtures(info)
         with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as client:
             deep = follow_cursor(client, DEEP_PAGES)
             cases = trace_cases(fx, deep) + analytics_cases(fx)
@@ -669,6 +702,7 @@ def database_section(results: list[BackendResult]) -> str:
             out.append(f"- seeded in this run: {result.seed_timings['total_s']:.0f} s ({phases})")
         else:
             out.append("- database reused from an earlier run (`--reuse`)")
+        out.append("- migrations applied: " + ", ".join(f"`{m}`" for m in info.migrations))
         out.append("- sizes: " + ", ".join(f"{k} {_mb(v)}" for k, v in info.sizes.items()))
         out.append(f"- {len(info.indexes)} indexes on `traces`:\n")
         out.append("  | index | definition | size |\n  |---|---|---|")

@@ -795,7 +795,8 @@ def _require_empty(count: int) -> None:
 # entry points
 
 
-async def _migrate(driver: str, path: str, dsn: str) -> None:
+async def migrate(driver: str, path: str, dsn: str) -> None:
+    """Apply the project's migrations to the database (creating the SQLite file)."""
     engine = create_engine_for(driver, path, dsn)
     try:
         await apply_migrations(engine)
@@ -851,7 +852,7 @@ async def verify(driver: str, path: str, dsn: str, expected: int) -> str:
 def seed(driver: str, path: str, dsn: str, opts: SeedOptions, workers: int = 1) -> dict[str, float]:
     """Migrate, load `opts.rows` traces, verify; the seconds each phase took."""
     started = time.monotonic()
-    asyncio.run(_migrate(driver, path, dsn))
+    asyncio.run(migrate(driver, path, dsn))
     timings = {"migrate_s": time.monotonic() - started}
     if driver == "sqlite":
         timings |= _seed_sqlite(path, opts, workers)
