@@ -47,11 +47,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import asyncpg
-from sqlalchemy import inspect
 
 from ongoingai.engine.storage.coltypes import dumps, format_utc
 from ongoingai.engine.storage.db import create_engine_for
-from ongoingai.engine.storage.migrations import apply_migrations
+from ongoingai.engine.storage.migrations import apply_migrations, traces_index_names
 from ongoingai.engine.storage.tables import INDEX_NAMES
 from ongoingai.engine.storage.traces import TraceReader
 
@@ -816,14 +815,13 @@ async def verify(driver: str, path: str, dsn: str, expected: int) -> str:
         count = await reader.count()
         recent = await reader.list_recent(20)
         lineage = next((r for r in recent if r.trace_group_id), None)
-        async with engine.connect() as conn:
-            indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("traces"))
+        indexes = await traces_index_names(engine)
     finally:
         await engine.dispose()
     problems = []
     if count != expected:
         problems.append(f"{count} rows, expected {expected}")
-    missing = set(INDEX_NAMES) - {index["name"] for index in indexes}
+    missing = set(INDEX_NAMES) - indexes
     if missing:
         problems.append(f"indexes missing: {sorted(missing)}")
     for record in recent:

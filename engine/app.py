@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ongoingai.engine.api import diagnostics, health, traces
+from ongoingai.engine.api import analytics, diagnostics, health, traces
 from ongoingai.engine.api.common import ApiError, api_error
 from ongoingai.engine.asgi import Message, ProxyHandler, Receive, Scope, Send
 from ongoingai.engine.context import Headers
@@ -132,6 +132,7 @@ def create_app(runtime: Runtime, *, watch: bool = True, storage: bool = True) ->
     api.include_router(health.router)
     api.include_router(diagnostics.router)
     api.include_router(traces.router)
+    api.include_router(analytics.router)
     _install_error_handlers(api, runtime)
     return GatewayApp(runtime, api, watch=watch, storage=storage)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ongoingai.engine.api.body import read_strict_object
@@ -29,6 +29,8 @@ __all__ = ["router"]
 
 log = logging.getLogger("ongoingai.api")
 router = APIRouter()
+#: The `{id}` path segment (the contract's name; `id` itself would shadow the builtin).
+TraceId = Annotated[str, Path(alias="id")]
 
 _STORE_MISSING = "trace store is not configured"
 _MAX_TOKENS = 10_000_000
@@ -103,14 +105,14 @@ async def _load(request: Request, trace_id: str, missing: str) -> TraceRecord:
     return record
 
 
-@get_route(router, "/api/traces/{trace_id}")
-async def get_trace(request: Request, trace_id: str) -> dict[str, Any]:
+@get_route(router, "/api/traces/{id}")
+async def get_trace(request: Request, trace_id: TraceId) -> dict[str, Any]:
     """One trace with headers, bodies (when captured), metadata and lineage."""
     return detail_json(await _load(request, trace_id, "trace not found"))
 
 
-@get_route(router, "/api/traces/{trace_id}/replay")
-async def replay_trace(request: Request, trace_id: str) -> dict[str, Any]:
+@get_route(router, "/api/traces/{id}/replay")
+async def replay_trace(request: Request, trace_id: TraceId) -> dict[str, Any]:
     """The checkpoint history of a trace's lineage up to a target checkpoint."""
     params = Params(request.query_params)
     try:
@@ -172,8 +174,8 @@ def _backfilled(target: Lineage, origin: Lineage, thread: str, run: str) -> Line
     )
 
 
-@router.post("/api/traces/{trace_id}/fork")
-async def fork_trace(request: Request, trace_id: str) -> dict[str, Any]:
+@router.post("/api/traces/{id}/fork")
+async def fork_trace(request: Request, trace_id: TraceId) -> dict[str, Any]:
     """Lineage headers that start a new run from a checkpoint; nothing is written."""
     wanted = await read_strict_object(
         request,

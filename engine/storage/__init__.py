@@ -11,7 +11,7 @@ from __future__ import annotations
 from .db import DRIVERS, create_engine_for
 from .dsn import PostgresTarget, postgres_target, redact_dsn
 from .failures import FAILURE_CLASSES, FailureClass, classify_write_error
-from .migrations import apply_migrations, load_migrations
+from .migrations import apply_migrations, load_migrations, traces_index_names
 from .retention import RetentionTask, purge_older_than
 from .tables import INDEX_NAMES
 from .traces import TraceReader, TraceWriter
@@ -34,4 +34,5 @@ __all__ = [
     "purge_older_than",
     "redact_dsn",
     "run_write",
+    "traces_index_names",
 ]

@@ -138,3 +138,19 @@ def _statements(sql: str) -> tuple[str, ...]:
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     chunks = _STATEMENT_END.split("\n".join(lines))
     return tuple(chunk.strip() for chunk in chunks if chunk.strip())
+
+
+async def traces_index_names(engine: AsyncEngine) -> set[str]:
+    """Every index on `traces`, read from the catalog.
+
+    SQLAlchemy's reflection skips (and warns about) expression indexes such as the lineage and
+    hourly analytics ones, so the migrated schema is checked against the catalog itself.
+    """
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traces'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexname FROM pg_indexes WHERE tablename = 'traces'"
+        " AND schemaname = current_schema()"
+    )
+    async with engine.connect() as conn:
+        return set((await conn.exec_driver_sql(query)).scalars())

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from ongoingai.engine.app import create_app
 from ongoingai.engine.cli import build_inputs
@@ -15,6 +16,17 @@ from ongoingai.engine.snapshot_build import build_snapshot
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"
 
 
+def _api_routes(routes: list[BaseRoute]) -> list[APIRoute]:
+    """Every APIRoute, through included routers (FastAPI >= 0.165 keeps them as branches)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (included := getattr(route, "original_router", None)) is not None:
+            found += _api_routes(included.routes)
+    return found
+
+
 def _app_routes(tmp_path: Path) -> set[tuple[str, str]]:
     config = tmp_path / "ongoingai.yaml"
     inputs = build_inputs()
@@ -22,8 +34,7 @@ def _app_routes(tmp_path: Path) -> set[tuple[str, str]]:
     app = create_app(runtime, watch=False)
     return {
         (route.path, method.lower())
-        for route in app.api.routes
-        if isinstance(route, APIRoute)
+        for route in _api_routes(app.api.routes)
         for method in route.methods
         if method != "HEAD"  # every GET also answers HEAD (SPEC §1.3)
     }

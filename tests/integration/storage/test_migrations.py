@@ -16,6 +16,7 @@ from ongoingai.engine.storage import (
     apply_migrations,
     create_engine_for,
     load_migrations,
+    traces_index_names,
 )
 from ongoingai.engine.storage.tables import traces
 
@@ -91,10 +92,7 @@ async def test_applying_migrations_twice_changes_nothing(engine):
 
 
 async def test_migrated_schema_has_every_contract_index(engine):
-    async with engine.connect() as conn:
-        names = await conn.run_sync(
-            lambda sync: {ix["name"] for ix in inspect(sync).get_indexes("traces")}
-        )
+    names = await traces_index_names(engine)
 
     assert names >= CONTRACT_INDEXES
     assert set(INDEX_NAMES) == CONTRACT_INDEXES
@@ -189,9 +187,7 @@ async def test_legacy_sqlite_traces_table_is_upgraded_before_migrations(tmp_path
                     )
                 )
             ).one()
-            names = await conn.run_sync(
-                lambda sync: {ix["name"] for ix in inspect(sync).get_indexes("traces")}
-            )
+        names = await traces_index_names(engine)
     finally:
         await engine.dispose()
 
