@@ -9,6 +9,8 @@ from ongoingai.engine.errors import PayloadTooLarge
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
+
+    from ongoingai.engine.auth.identity import Identity
     from decimal import Decimal
 
     from ongoingai.engine.models.provider import Provider
@@ -72,6 +74,8 @@ class RequestContext:
     upstream_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     route: Route | None = None
     outcome: Respond | None = None
+    identity: Identity | None = None  # set by `authenticate` when auth is enabled
+    limit_release: object | None = None  # the limit stage's per-request reservation
     response_status: int = 0
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     first_byte_ns: int = 0
@@ -93,7 +97,7 @@ class RequestContext:
     @property
     def workspace_id(self) -> str:
         """Tenant workspace of the caller; `default` until authentication says otherwise."""
-        return "default"
+        return self.identity.workspace_id if self.identity is not None else "default"
 
     async def read_body(self, limit: int) -> bytes:
         """Buffer the request body (at most `limit` bytes) for stages that must inspect it.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
+from ongoingai.engine.auth.identity import IDENTITY_SCOPE_KEY, Identity
 from ongoingai.engine.storage.filters import Tenant
 
 if TYPE_CHECKING:
@@ -19,14 +20,13 @@ __all__ = [
     "IDENTITY_SCOPE_KEY",
     "ApiError",
     "api_error",
+    "caller",
     "caller_tenant",
     "get_route",
     "persistence_of",
     "runtime_of",
 ]
 
-#: Where the `authenticate` stage leaves the caller's identity in the ASGI scope.
-IDENTITY_SCOPE_KEY = "ongoingai.identity"
 
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 
@@ -65,9 +65,15 @@ def persistence_of(request: Request, unavailable: str) -> Persistence:
     return persistence
 
 
+def caller(request: Request) -> Identity | None:
+    """The authenticated caller; None when auth is off."""
+    identity: Identity | None = request.scope.get(IDENTITY_SCOPE_KEY)
+    return identity
+
+
 def caller_tenant(request: Request) -> Tenant | None:
     """The authenticated caller's org/workspace; None when auth is off (reads are unscoped)."""
-    identity = request.scope.get(IDENTITY_SCOPE_KEY)
+    identity = caller(request)
     if identity is None:
         return None
     return Tenant(identity.org_id, identity.workspace_id)
