@@ -17,11 +17,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ongoingai.engine.api import analytics, diagnostics, health, traces
+from ongoingai.engine.api import analytics, diagnostics, gateway_keys, health, traces
 from ongoingai.engine.api.common import ApiError, api_error
 from ongoingai.engine.asgi import Message, ProxyHandler, Receive, Scope, Send
+from ongoingai.engine.auth.api_gate import admit_api_request
+from ongoingai.engine.auth.directory import KeyDirectory
 from ongoingai.engine.context import Headers
 from ongoingai.engine.correlation import CORRELATION_HEADER, correlation_id
+from ongoingai.engine.paths import has_path_prefix
 from ongoingai.engine.persistence import Persistence
 from ongoingai.engine.reload import watch_config
 
@@ -57,7 +60,13 @@ class GatewayApp:
             if snapshot.providers.match(scope["path"]) is not None:
                 await self._proxy(scope, receive, send, snapshot)
                 return
-            await self.api(scope, receive, _with_correlation(scope, send))
+            send = _with_correlation(scope, send)
+            if snapshot.config.auth.enabled and has_path_prefix(scope["path"], "/api"):
+                keys = self.runtime.inputs.services.keys
+                cors = _cors_headers(self.runtime)
+                if not await admit_api_request(scope, send, snapshot, keys, cors):
+                    return
+            await self.api(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -83,6 +92,10 @@ class GatewayApp:
         services = self.runtime.inputs.services
         if self._storage:
             services.persistence = await Persistence.open(self.runtime.boot.config)
+            services.keys = KeyDirectory(
+                services.persistence.keys, lambda: self.runtime.snapshot.config.auth
+            )
+            services.keys.start()
         await services.upstream.start()
         if self._watch:
             self._stop.clear()
@@ -98,6 +111,9 @@ class GatewayApp:
                 await asyncio.wait_for(self._watcher, timeout=2)
             self._watcher = None
         services = self.runtime.inputs.services
+        if services.keys is not None:
+            await services.keys.stop()
+            services.keys = None
         await services.upstream.close()
         if services.persistence is not None:
             await services.persistence.close()
@@ -133,6 +149,7 @@ def create_app(runtime: Runtime, *, watch: bool = True, storage: bool = True) ->
     api.include_router(diagnostics.router)
     api.include_router(traces.router)
     api.include_router(analytics.router)
+    api.include_router(gateway_keys.router)
     _install_error_handlers(api, runtime)
     return GatewayApp(runtime, api, watch=watch, storage=storage)
 

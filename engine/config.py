@@ -202,6 +202,10 @@ class AuthConfig(_Frozen):
     enabled: bool = False
     header: str = "X-OngoingAI-Gateway-Key"
     keys: tuple[GatewayKeyConfig, ...] = ()
+    #: How often each replica re-reads the stored keys (bounds revocation delay).
+    key_refresh_ms: int = 1000
+    #: How old the stored keys may get (database down) before requests fail closed.
+    key_max_staleness_ms: int = 30000
 
 
 class LimitRule(_Frozen):

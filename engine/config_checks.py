@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ongoingai.engine.auth.tokens import hash_token
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -60,10 +62,26 @@ def _check_auth(cfg: GatewayConfig) -> Iterator[Finding]:
     if not cfg.auth.header.strip():
         yield "/auth/header", "auth.header must not be empty"
     seen: set[str] = set()
+    hashes: set[str] = set()
     for i, key in enumerate(cfg.auth.keys):
+        if not key.id.strip():
+            yield f"/auth/keys/{i}/id", "gateway key id cannot be empty"
         if key.id in seen:
             yield f"/auth/keys/{i}/id", f'duplicate gateway key id "{key.id}"'
         seen.add(key.id)
+        if not key.token.strip() and not key.token_hash.strip():
+            yield f"/auth/keys/{i}/token", "gateway key token cannot be empty"
+            continue
+        digest = key.token_hash.strip().lower() or hash_token(key.token)
+        if digest in hashes:
+            yield f"/auth/keys/{i}/token", "duplicate gateway key token in auth config"
+        hashes.add(digest)
+    if cfg.auth.key_max_staleness_ms < cfg.auth.key_refresh_ms:
+        yield (
+            "/auth/key_max_staleness_ms",
+            "auth.key_max_staleness_ms must be at least auth.key_refresh_ms "
+            f"({cfg.auth.key_max_staleness_ms} < {cfg.auth.key_refresh_ms})",
+        )
 
 
 def _check_pii(cfg: GatewayConfig) -> Iterator[Finding]:

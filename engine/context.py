@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
     from ongoingai.engine.auth.identity import Identity
+    from ongoingai.engine.models.rbac import RouteRule
     from decimal import Decimal
 
     from ongoingai.engine.models.provider import Provider
@@ -75,6 +76,7 @@ class RequestContext:
     route: Route | None = None
     outcome: Respond | None = None
     identity: Identity | None = None  # set by `authenticate` when auth is enabled
+    access_rule: RouteRule | None = None  # the rbac rule `authenticate` found for `authorize`
     limit_release: object | None = None  # the limit stage's per-request reservation
     response_status: int = 0
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from ongoingai.engine.upstream import UpstreamPool
 
 if TYPE_CHECKING:
+    from ongoingai.engine.auth.directory import KeyDirectory
+    from ongoingai.engine.limits import Limiter
     from ongoingai.engine.persistence import Persistence
     from ongoingai.engine.storage import TraceWriter
 
@@ -23,6 +25,10 @@ class Services:
 
     upstream: UpstreamPool = field(default_factory=UpstreamPool)
     persistence: Persistence | None = None
+    keys: KeyDirectory | None = None  # stored gateway keys, opened with storage
+    # Rate windows and daily ledgers: created by the `limit` stage on first use, kept here so
+    # they outlive the stage instances a hot reload replaces.
+    limiter: Limiter | None = None
 
     @property
     def trace_writer(self) -> TraceWriter | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import datetime as dt
 
+    from ongoingai.engine.auth.keyring import KeyRing
     from ongoingai.engine.config import GatewayConfig
     from ongoingai.engine.models.pricing import PricingCatalog
     from ongoingai.engine.models.provider import ProviderTable
@@ -39,3 +40,4 @@ class PolicySnapshot:
     rbac: RbacPolicy
     redaction: tuple[RedactionPolicy, ...]
     pipeline: Pipeline
+    keys: KeyRing  # the YAML `auth.keys`, indexed by token hash

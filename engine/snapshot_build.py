@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
 
+from ongoingai.engine.auth.keyring import KeyRing, entry_from_config
 from ongoingai.engine.build import PipelineBuildFailed, build_pipeline
 from ongoingai.engine.config_load import LoadedConfig, load_config_lenient
 from ongoingai.engine.models.pricing import PricingCatalog, PricingTable
@@ -140,6 +141,7 @@ def _assemble(
         rbac=rbac,
         redaction=redaction,
         pipeline=pipeline,
+        keys=KeyRing(entry_from_config(key) for key in loaded.config.auth.keys),
     )
 
 

@@ -13,6 +13,8 @@ __all__ = ["BUILTIN_STAGES", "PLANNED_STAGES"]
 #: Stage type name → "module:Class". The engine resolves these lazily (see engine.registry).
 BUILTIN_STAGES: Mapping[str, str] = MappingProxyType(
     {
+        "authenticate": "ongoingai.stages.authenticate:Authenticate",
+        "authorize": "ongoingai.stages.authorize:Authorize",
         "route": "ongoingai.stages.route:Route",
         "forward": "ongoingai.stages.forward:Forward",
         "meter": "ongoingai.stages.meter:Meter",
@@ -22,4 +24,4 @@ BUILTIN_STAGES: Mapping[str, str] = MappingProxyType(
 )
 
 #: Stage types of the full pipeline that later releases add; naming one today is a clear error.
-PLANNED_STAGES: frozenset[str] = frozenset({"authenticate", "authorize", "limit", "redact"})
+PLANNED_STAGES: frozenset[str] = frozenset({"limit", "redact"})

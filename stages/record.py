@@ -113,6 +113,9 @@ def build_trace(ctx: RequestContext) -> TraceRecord:
         request_path=ctx.path or "/",
         response_status=status,
         trace_group_id=(ctx.headers.get("x-ongoingai-trace-group-id") or "").strip(),
+        org_id=ctx.identity.org_id if ctx.identity else "default",
+        workspace_id=ctx.identity.workspace_id if ctx.identity else "default",
+        gateway_key_id=ctx.identity.key_id if ctx.identity else "",
         request_headers=capture.request_headers if capture else {},
         request_body=_text(capture.request_body) if capture and capture.enabled else "",
         response_headers=capture.response_headers if capture else {},
@@ -190,6 +193,14 @@ def _metadata(
         "pricing": ctx.pricing_label,
     }
     meta.update(_lineage(ctx))
+    if ctx.identity is not None:  # contract §4.5: only when an identity is present
+        meta |= {
+            "gateway_key_id": ctx.identity.key_id,
+            "team": ctx.identity.team,
+            "role": ctx.identity.role,
+            "org_id": ctx.identity.org_id,
+            "workspace_id": ctx.identity.workspace_id,
+        }
     optional: tuple[tuple[bool, str, Any], ...] = (
         (bool(capture and capture.redacted_headers), "redaction_counts", _counts(capture)),
         (

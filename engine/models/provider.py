@@ -37,7 +37,7 @@ class Provider(BaseModel):
 class ProviderTable:
     """Providers ordered for longest-prefix matching, built once per snapshot."""
 
-    __slots__ = ("_by_name", "_ordered")
+    __slots__ = ("_by_name", "_ordered", "prefixes")
 
     def __init__(self, providers: tuple[Provider, ...]) -> None:
         self._by_name = {p.name: p for p in providers}
@@ -48,6 +48,8 @@ class ProviderTable:
                 reverse=True,
             )
         )
+        #: Every normalized prefix (for `provider: true` RBAC rules).
+        self.prefixes: tuple[str, ...] = tuple(prefix for prefix, _ in self._ordered)
 
     def match(self, path: str) -> tuple[str, Provider] | None:
         """The provider with the longest prefix containing `path`, with that prefix."""
