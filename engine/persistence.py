@@ -18,6 +18,7 @@ from ongoingai.engine.storage import (
     create_engine_for,
     redact_dsn,
 )
+from ongoingai.engine.storage.gateway_keys import GatewayKeyStore
 from ongoingai.engine.storage.trace_queries import TraceQueries
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Persistence:
         self.writer = writer
         self.reader = TraceReader(engine)
         self.queries = TraceQueries(engine)
+        self.keys = GatewayKeyStore(engine)
         self._retention = retention
 
     @classmethod
