@@ -108,7 +108,7 @@ async def _send_reply(ctx: RequestContext, reply: Respond, send: Send) -> None:
     """A local reply, shaped in the provider's error dialect so SDKs surface it."""
     match = ctx.snapshot.providers.match(ctx.path)
     dialect = match[1].dialect if match else "openai"
-    body = render_provider_error(dialect, reply.status, reply.message, reply.code)
+    body = render_provider_error(dialect, reply.status, reply.message, reply.code, reply.extra)
     headers = [_JSON, (_CORR, ctx.request_id.encode("latin-1"))]
     headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers)
     ctx.response_status = reply.status

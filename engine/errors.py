@@ -23,7 +23,10 @@ provider's own dialect so SDKs surface them (SPEC §4).
 from __future__ import annotations
 
 import json
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "AuthenticationFailed",
@@ -209,15 +212,25 @@ def render_api_error(message: str, code: str) -> bytes:
     return json.dumps({"error": message, "code": code}).encode() + b"\n"
 
 
-def render_provider_error(dialect: str, status: int, message: str, code: str) -> bytes:
-    """An error body in the provider's dialect, carrying the gateway's stable code."""
+def render_provider_error(
+    dialect: str,
+    status: int,
+    message: str,
+    code: str,
+    extra: Iterable[tuple[str, object]] = (),
+) -> bytes:
+    """An error body in the provider's dialect, carrying the gateway's stable code.
+
+    `extra` fields join the error object (e.g. `retry_after_seconds` of a 429).
+    """
+    error: dict[str, object]
     if dialect == "anthropic":
         kind = _ANTHROPIC_TYPES.get(status, "api_error")
-        body: dict[str, object] = {
-            "type": "error",
-            "error": {"type": kind, "message": message, "code": code},
-        }
+        error = {"type": kind, "message": message, "code": code}
+        body: dict[str, object] = {"type": "error", "error": error}
     else:
         kind = _OPENAI_TYPES.get(status, "api_error")
-        body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        error = {"message": message, "type": kind, "param": None, "code": code}
+        body = {"error": error}
+    error.update(extra)
     return json.dumps(body).encode() + b"\n"

@@ -50,7 +50,15 @@ def applies(when: When, ctx: RequestContext) -> bool:
 class Pipeline:
     """An immutable, ordered list of bound stages."""
 
-    __slots__ = ("_before_forward", "_chunk", "_complete", "_end", "_request", "stages")
+    __slots__ = (
+        "_after_complete",
+        "_before_forward",
+        "_chunk",
+        "_complete",
+        "_end",
+        "_request",
+        "stages",
+    )
 
     def __init__(self, stages: tuple[BoundStage, ...]) -> None:
         self.stages = stages
@@ -62,6 +70,9 @@ class Pipeline:
             b for b in stages[end + 1 :] if hasattr(b.stage, "before_forward")
         )
         self._complete = tuple(b for b in stages if hasattr(b.stage, "on_complete"))
+        # A request-phase stage (limit) settles what observers after `forward` measured (meter's
+        # usage and cost), which exists only once every `on_complete` has run.
+        self._after_complete = tuple(b for b in stages if hasattr(b.stage, "after_complete"))
         self._chunk: tuple[tuple[When, Callable[[RequestContext, bytes], bytes]], ...] = tuple(
             (b.spec.when, b.stage.on_chunk) for b in stages if hasattr(b.stage, "on_chunk")
         )
@@ -132,17 +143,25 @@ class Pipeline:
         return chunk
 
     async def complete(self, ctx: RequestContext) -> None:
-        """Run every `on_complete` in declared order; failures are logged, never raised."""
+        """Run every `on_complete`, then every `after_complete`, in declared order.
+
+        Failures are logged, never raised, and never keep a later hook from running.
+        """
         for bound in self._complete:
-            if not applies(bound.spec.when, ctx):
-                continue
-            try:
-                await bound.stage.on_complete(ctx)
-            except Exception:
-                log.exception(
-                    "stage on_complete failed",
-                    extra={"stage": bound.spec.id, "request_id": ctx.request_id},
-                )
+            await _run_hook(bound, ctx, "on_complete")
+        for bound in self._after_complete:
+            await _run_hook(bound, ctx, "after_complete")
+
+
+async def _run_hook(bound: BoundStage, ctx: RequestContext, hook: str) -> None:
+    if not applies(bound.spec.when, ctx):
+        return
+    try:
+        await getattr(bound.stage, hook)(ctx)
+    except Exception:
+        log.exception(
+            f"stage {hook} failed", extra={"stage": bound.spec.id, "request_id": ctx.request_id}
+        )
 
 
 def _failure(bound: BoundStage, exc: Exception, ctx: RequestContext) -> Respond | None:

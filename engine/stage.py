@@ -44,12 +44,16 @@ CONTINUE: Final = Continue()
 
 @dataclass(frozen=True, slots=True)
 class Respond:
-    """A local reply that ends the request phase (deny, block, limit, not found)."""
+    """A local reply that ends the request phase (deny, block, limit, not found).
+
+    `extra` adds fields to the error object of the body (e.g. a limit's `retry_after_seconds`).
+    """
 
     status: int
     code: str
     message: str
     headers: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, int | str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -108,7 +112,9 @@ class Stage(Protocol):
     implement only hooks. Optional hooks, discovered at build time:
     `async before_forward(ctx)` (observers only: just before the upstream request is sent),
     `on_chunk(ctx, chunk) -> bytes` (observe or rewrite each response chunk; b"" drops it),
-    `on_stream_end(ctx) -> bytes` (release held-back bytes), `async on_complete(ctx)`.
+    `on_stream_end(ctx) -> bytes` (release held-back bytes), `async on_complete(ctx)`, and
+    `async after_complete(ctx)`, run once every stage's `on_complete` is done: for request-phase
+    stages that account for what observers placed after `forward` measured (usage, cost).
     """
 
     type_name: ClassVar[str]

@@ -279,6 +279,42 @@ async def test_complete_runs_for_every_stage_even_after_a_short_circuit() -> Non
     assert ctx.outcome is DENY
 
 
+class Settler(Probe):
+    """A request-phase stage that settles in after_complete what observers measured."""
+
+    def __init__(self, log: list[str], name: str, fail: Exception | None = None) -> None:
+        super().__init__(log, name)
+        self.fail = fail
+
+    async def after_complete(self, ctx: RequestContext) -> None:
+        self.log.append(f"{self.name}.after_complete")
+        if self.fail is not None:
+            raise self.fail
+
+
+@pytest.mark.anyio
+async def test_after_complete_runs_once_every_on_complete_is_done() -> None:
+    log: list[str] = []
+    pipeline = _pipeline(
+        Settler(log, "limit", fail=RuntimeError("bug")),
+        Hooked(log, "a"),
+        Terminal(log),
+        CompleteOnly(log, "meter"),
+        Settler(log, "late"),
+    )
+    ctx = _ctx()
+
+    await pipeline.complete(ctx)
+
+    assert log == [
+        "a.complete",
+        "forward.complete",
+        "meter.complete",
+        "limit.after_complete",
+        "late.after_complete",
+    ]
+
+
 @pytest.mark.anyio
 async def test_an_on_complete_failure_is_logged_and_later_hooks_still_run(
     caplog: pytest.LogCaptureFixture,
