@@ -9,11 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.fakes.upstream import FakeUpstream
 from tests.gateway_proc import GatewayProcess
 from tests.integration.auth.gateways import PROVIDER_KEY, auth_config, start_gateway, token
 from tests.integration.traces_db import Backend
+from tests.tcp_relay import TcpRelay
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 GATEWAY_HEADER = "X-OngoingAI-Gateway-Key"
@@ -97,3 +99,34 @@ def test_a_key_revoked_on_one_replica_is_refused_by_the_other_within_the_stated_
         assert admin.delete(f"/api/gateway-keys/{created['id']}").status_code == 204
     assert _until(b, rotated["token"], 401) <= STATED_DELAY_S
     assert _proxy(a, rotated["token"]) == 401
+
+
+@pytest.mark.postgres
+def test_stored_keys_fail_closed_once_stale_while_yaml_keys_keep_working(
+    tmp_path: Path, upstream: FakeUpstream, postgres_schema_dsn: str
+):
+    url = make_url(postgres_schema_dsn)
+    relay = TcpRelay(url.host or "127.0.0.1", url.port or 5432).start()
+    dsn = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    env = {"ONGOINGAI_STORAGE_DRIVER": "postgres", "ONGOINGAI_STORAGE_DSN": dsn}
+    config = auth_config()
+    config["auth"] |= {"key_refresh_ms": 200, "key_max_staleness_ms": 1000}  # type: ignore[operator]
+    gw = start_gateway(tmp_path, upstream.url, env, config)
+    try:
+        with _manage(gw) as admin:
+            stored = admin.post("/api/gateway-keys", json={"role": "developer"}).json()["token"]
+        assert _until(gw, stored, 200) <= STATED_DELAY_S
+        relay.cut()
+        assert _until(gw, stored, 503) < float("inf")
+        response = httpx.post(
+            gw.url + "/openai/v1/chat/completions",
+            json=CHAT,
+            headers={GATEWAY_HEADER: stored, "Authorization": f"Bearer {PROVIDER_KEY}"},
+        )
+        assert response.json()["error"]["code"] == "verification_unavailable"
+        assert _proxy(gw, token("dev-a")) == 200  # YAML keys do not need the database
+        relay.resume()
+        assert _until(gw, stored, 200) < float("inf")
+    finally:
+        gw.stop()
+        relay.close()
