@@ -66,6 +66,8 @@ ErrorCode = Literal[
     "invalid_request",
     "payload_too_large",
     "method_not_allowed",
+    "conflict",
+    "not_implemented",
     "internal_error",
     "KEY_RATE_LIMIT_EXCEEDED",
     "WORKSPACE_RATE_LIMIT_EXCEEDED",

@@ -15,7 +15,7 @@ from ongoingai.engine.api.common import ApiError
 if TYPE_CHECKING:
     from fastapi import Request
 
-__all__ = ["read_strict_object"]
+__all__ = ["read_json_object", "read_strict_object"]
 
 
 async def read_strict_object(
@@ -26,11 +26,33 @@ async def read_strict_object(
     too_large: str,
     invalid: str,
 ) -> dict[str, str]:
-    """The body as `{field: string}`.
+    """The body as `{field: string}`, each value trimmed.
 
     Raises:
         ApiError: 413 `too_large` past `limit` bytes; 400 `invalid` for malformed JSON,
             trailing data, a non-object, an unknown field or a non-string value.
+    """
+    decoded = await read_json_object(
+        request, limit=limit, fields=fields, too_large=too_large, invalid=invalid
+    )
+    if not all(isinstance(value, str) for value in decoded.values()):
+        raise ApiError(400, invalid, "invalid_request")
+    return {key: value.strip() for key, value in decoded.items()}
+
+
+async def read_json_object(
+    request: Request,
+    *,
+    limit: int,
+    fields: frozenset[str],
+    too_large: str,
+    invalid: str,
+) -> dict[str, Any]:
+    """The body as a JSON object with only known fields; the caller checks the value types.
+
+    Raises:
+        ApiError: 413 `too_large` past `limit` bytes; 400 `invalid` for malformed JSON,
+            trailing data, a non-object or an unknown field.
     """
     raw = bytearray()
     async for chunk in request.stream():
@@ -47,6 +69,4 @@ async def read_strict_object(
         return {}
     if not isinstance(decoded, dict) or not set(decoded) <= fields:
         raise ApiError(400, invalid, "invalid_request")
-    if not all(isinstance(value, str) for value in decoded.values()):
-        raise ApiError(400, invalid, "invalid_request")
-    return {key: value.strip() for key, value in decoded.items()}
+    return decoded
