@@ -17,7 +17,8 @@ fake upstream) stays out of the way. `--client aiohttp` uses an aiohttp `ClientS
 instead, as a cross-check. `wrk_throughput` runs wrk instead when it is installed.
 
 Standalone: `python bench/load.py --url http://127.0.0.1:9001/v1/chat/completions
-[--stream] [--mode latency|throughput|both] [--requests 2000] [--duration 5] [--connections 64]`
+[--stream] [--mode latency|throughput|both] [--requests 2000] [--duration 5] [--connections 64]
+[--header "X-OngoingAI-Gateway-Key: <token>"]`
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class ChatRequest:
 
     url: str
     stream: bool
+    extra_headers: tuple[tuple[str, str], ...] = ()  # per target, e.g. a gateway key
 
     @property
     def host(self) -> str:
@@ -100,12 +102,13 @@ class ChatRequest:
         return json.dumps(doc).encode()
 
     def headers(self) -> dict[str, str]:
-        """Headers an OpenAI SDK would send (minus its telemetry ones)."""
+        """Headers an OpenAI SDK would send (minus its telemetry ones), then `extra_headers`."""
         return {
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if self.stream else "application/json",
             "Authorization": "Bearer sk-bench-0000000000000000000000000000",
             "User-Agent": "ongoingai-bench/1",
+            **dict(self.extra_headers),
         }
 
     def wire(self) -> bytes:
@@ -514,7 +517,7 @@ async def wrk_throughput(
 
 
 async def _main(args: argparse.Namespace) -> None:
-    request = ChatRequest(args.url, args.stream)
+    request = ChatRequest(args.url, args.stream, tuple(args.header))
     if args.mode in ("latency", "both"):
         lat = await latency(request, args.requests, client_kind=args.client)
         print(
@@ -533,6 +536,13 @@ async def _main(args: argparse.Namespace) -> None:
         )
 
 
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"not `Name: value`: {text!r}")
+    return name.strip(), value.strip()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point for ad-hoc measurements."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -544,6 +554,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--client", choices=("raw", "aiohttp"), default="raw")
     parser.add_argument("--wrk", action="store_true", help="use wrk for throughput")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        type=_header,
+        help="extra request header `Name: value` (repeatable)",
+    )
     uvloop.run(_main(parser.parse_args(argv)))
 
 

@@ -1,15 +1,19 @@
 """The project's benchmark: the gateway next to the floor for this stack, measured in one run.
 
 One run starts the fake OpenAI upstream (`fake_upstream.py`, pinned to CPU 0 together with this
-process, which drives the load), the floor proxy and the gateway (each pinned to CPU 1, only one
-of them under load at a time), and measures three targets:
+process, which drives the load), the floor proxy and two gateways (each proxy pinned to CPU 1,
+only one of them under load at a time), and measures four targets:
 
 1. `direct`: the fake upstream itself (the baseline the proxies' latency is compared with);
 2. `floor`: `floor_proxy.py`, a minimal raw-ASGI + aiohttp pass-through (the floor for any
    Python proxy built like the gateway, reference/perf-baseline.md);
 3. `gateway`: `ongoingai serve` with its default pipeline, a temporary config directory and
    `ONGOINGAI_OPENAI_UPSTREAM` pointing at the fake; requests go to
-   `/openai/v1/chat/completions`.
+   `/openai/v1/chat/completions`;
+4. `gateway-auth`: the same with `auth.enabled` and one YAML gateway key (role developer) that
+   every request carries in `X-OngoingAI-Gateway-Key`, so `authenticate` and `authorize` do
+   their work; when the default pipeline has the `limit` stage, also per-key quotas far above
+   what the run uses, so the limit stage's bookkeeping is paid but never refuses.
 
 For each, non-streaming and streaming (44 SSE events, whole body read):
 
@@ -37,6 +41,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib
 import importlib.metadata
 import math
 import os
@@ -49,6 +54,7 @@ import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
@@ -56,6 +62,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import httptools
 import uvloop
+import yaml
 from load import (
     ChatRequest,
     LatencyResult,
@@ -86,6 +93,25 @@ LABELS: Final = {
     "direct": "fake upstream, no proxy",
     "floor": "raw ASGI + aiohttp pass-through (`bench/floor_proxy.py`)",
     "gateway": "`ongoingai serve`, default pipeline",
+}
+GATEWAY_TARGETS: Final = ("gateway", "gateway-auth")
+BENCH_KEY_HEADER: Final = "X-OngoingAI-Gateway-Key"
+BENCH_KEY_TOKEN: Final = "ogk_bench-0000000000000000000000000000"  # a YAML key, bench only
+AUTH_YAML: Final = f"""\
+auth:
+  enabled: true
+  keys:
+    - {{id: bench, token: {BENCH_KEY_TOKEN}, role: developer}}
+"""
+# Quotas no run comes near (about 1,300 requests/s at most): the limit stage counts every
+# request against them, and never refuses one.
+LIMITS_YAML: Final = """\
+limits:
+  per_key: {requests_per_minute: 100000000, max_tokens_per_day: 100000000000}
+"""
+AUTH_DETAIL: Final = {
+    False: "one YAML key, role developer",
+    True: "one YAML key, role developer; per-key quotas never reached",
 }
 CPU_BUDGET: Final = 2.0  # the gateway's CPU per request may be at most this many times the floor's
 FOREIGN_LIMIT_PCT: Final = 10.0  # other load on the proxy's CPU above this: repeat, then warn
@@ -190,14 +216,14 @@ class Proc:
         self._log.close()
 
 
-async def wait_ready(proc: Proc, url: str, timeout_s: float = 60.0) -> None:
-    """Wait until `url` answers a chat completion with 200, or fail with the process's log."""
+async def wait_ready(proc: Proc, request: ChatRequest, timeout_s: float = 60.0) -> None:
+    """Wait until `request` is answered with 200, or fail with the process's log."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     while time.monotonic() < deadline:
         if not proc.alive():
             raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.log_tail()}")
-        client = RawClient(ChatRequest(url, stream=False))
+        client = RawClient(request)
         try:
             ex = await client.exchange()
             if ex.ok:
@@ -231,6 +257,12 @@ class Options:
     quiet_wait_s: float
     upstream_cpu: int | None
     proxy_cpu: int | None
+    limits: bool  # the gateway has a limit stage: gateway-auth gets (unreachable) quotas too
+
+
+def auth_features(opts: Options) -> str:
+    """What gateway-auth adds to the gateway: `auth` or `auth + limits`."""
+    return "auth + limits" if opts.limits else "auth"
 
 
 @dataclass(slots=True)
@@ -318,11 +350,17 @@ async def wait_quiet(opts: Options) -> None:
 
 @dataclass(slots=True)
 class Target:
-    """One thing to measure: a URL and the process whose CPU is charged to it."""
+    """One thing to measure: a URL, the headers it needs, the process charged for it."""
 
     name: str
     url: str
     proc: Proc  # the proxy, or for `direct` the fake upstream itself
+    label: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # sent on top of the usual ones (gateway key)
+
+    def request(self, stream: bool) -> ChatRequest:
+        """The chat completion this target is measured with."""
+        return ChatRequest(self.url, stream, self.headers)
 
 
 async def measure_all(targets: list[Target], upstream: Proc, opts: Options) -> list[TargetResult]:
@@ -331,7 +369,7 @@ async def measure_all(targets: list[Target], upstream: Proc, opts: Options) -> l
     Latency first, then throughput, so no burst of closing connections from a throughput run
     lands in the sequential figures.
     """
-    results = {t.name: TargetResult(t.name, LABELS[t.name]) for t in targets}
+    results = {t.name: TargetResult(t.name, t.label or LABELS[t.name]) for t in targets}
     for mode in MODES:
         await measure_latency(targets, results, mode, opts)
     for mode in MODES:
@@ -340,20 +378,20 @@ async def measure_all(targets: list[Target], upstream: Proc, opts: Options) -> l
             _progress(results[target.name], mode)
     for target in targets:
         results[target.name].peak_rss_mb = target.proc.peak_rss_mb()
-    if "gateway" in results:
-        gateway_url = next(t.url for t in targets if t.name == "gateway")
-        results["gateway"].trace_diagnostics = await trace_diagnostics(gateway_url)
+    for target in targets:
+        if target.name in GATEWAY_TARGETS:
+            results[target.name].trace_diagnostics = await trace_diagnostics(target)
     return [results[t.name] for t in targets]
 
 
-async def trace_diagnostics(url: str) -> dict[str, Any] | None:
-    """The gateway's trace-writer counters (accepted, dropped), if it exposes them."""
-    parts = urlsplit(url)
+async def trace_diagnostics(target: Target) -> dict[str, Any] | None:
+    """A gateway's trace-writer counters (accepted, dropped), if it exposes them."""
+    parts = urlsplit(target.url)
     diag_url = f"{parts.scheme}://{parts.netloc}{TRACE_DIAGNOSTICS_PATH}"
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-            session.get(diag_url) as resp,
+            session.get(diag_url, headers=dict(target.headers)) as resp,
         ):
             if resp.status != 200:
                 return None
@@ -370,10 +408,10 @@ async def measure_latency(
     """Warm every target, then in each round a slice of the requests for every target in turn."""
     stream = mode == "stream"
     for target in targets:
-        await latency(ChatRequest(target.url, stream), 0, warmup=max(100, opts.requests // 10))
+        await latency(target.request(stream), 0, warmup=max(100, opts.requests // 10))
     for _ in range(opts.rounds):
         for target in targets:
-            request = ChatRequest(target.url, stream)
+            request = target.request(stream)
             lat = await latency(request, max(1, opts.requests // opts.rounds), warmup=20)
             res = results[target.name]
             res.latency[mode] = res.latency[mode].merge(lat) if mode in res.latency else lat
@@ -389,11 +427,11 @@ async def measure_throughput(
     """Warm every target, then in each round a slice of the duration for every target in turn."""
     stream = mode == "stream"
     for target in targets:  # grows each proxy's upstream pool to the connection count
-        await drive(ChatRequest(target.url, stream), opts, opts.warmup_s)
+        await drive(target.request(stream), opts, opts.warmup_s)
         await wait_idle(target.proc)
     for _ in range(opts.rounds):
         for target in targets:
-            request = ChatRequest(target.url, stream)
+            request = target.request(stream)
             run = await clean_run(target, request, upstream, opts, opts.duration / opts.rounds)
             res = results[target.name]
             res.throughput[mode] = (
@@ -464,18 +502,24 @@ def _progress(result: TargetResult, mode: str) -> None:
     thr = result.throughput[mode]
     who = "upstream" if result.name == "direct" else "proxy"
     sys.stderr.write(
-        f"  {result.name:8} {mode:10} p50 {lat.p50_ms:6.3f} ms  p99 {lat.p99_ms:6.3f} ms  "
+        f"  {result.name:12} {mode:10} p50 {lat.p50_ms:6.3f} ms  p99 {lat.p99_ms:6.3f} ms  "
         f"{thr.rps:8.0f} req/s  {who} CPU {result.cpu_ms(mode, who):6.3f} ms/req "
         f"({result.cpu_pct(mode, who):3.0f}%)  errors {lat.errors + thr.errors}\n"
     )
 
 
-def gateway_command(conf: Path, up_url: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """`ongoingai serve` with a temporary config dir; the caller's ONGOINGAI_/OTEL_ vars dropped."""
+def gateway_command(
+    conf: Path, up_url: str, port: int, extra_yaml: str = ""
+) -> tuple[list[str], dict[str, str]]:
+    """`ongoingai serve` with a temporary config dir; the caller's ONGOINGAI_/OTEL_ vars dropped.
+
+    The config is every default (default pipeline) plus `extra_yaml`.
+    """
     conf.mkdir()
     config = conf / "ongoingai.yaml"
     config.write_text(
-        "# benchmark: every default (default pipeline); env sets host/port/upstream\n"
+        "# benchmark: every default (default pipeline) unless set below; env sets "
+        "host/port/upstream\n" + extra_yaml
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONGOINGAI_", "OTEL_"))}
     env |= {
@@ -486,8 +530,27 @@ def gateway_command(conf: Path, up_url: str, port: int) -> tuple[list[str], dict
     return [str(Path(sys.executable).parent / "ongoingai"), "serve", "--config", str(config)], env
 
 
+def limit_stage() -> tuple[bool, bool]:
+    """(`ongoingai.stages.limit` imports, the packaged default pipeline lists `limit`).
+
+    Only when both hold does the gateway run the limit stage; the bench then gives the key
+    quotas, so that stage's cost is measured too.
+    """
+    try:
+        importlib.import_module("ongoingai.stages.limit")
+    except Exception:  # absent, or mid-edit: either way there is no limit stage to measure
+        return False, False
+    try:
+        doc = yaml.safe_load((files("ongoingai.policies") / "pipeline.yaml").read_text())
+        stages = doc["stages"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return True, False
+    names = {entry.get("type") if isinstance(entry, dict) else entry for entry in stages}
+    return True, "limit" in names
+
+
 async def run_all(opts: Options, tmp: Path) -> list[TargetResult]:
-    """Start the fake upstream, the floor and the gateway; measure; always stop them all."""
+    """Start the fake upstream, the floor and both gateways; measure; always stop them all."""
     if opts.upstream_cpu is not None:
         os.sched_setaffinity(0, {opts.upstream_cpu})  # this process drives load beside the fake
     else:
@@ -517,13 +580,26 @@ async def run_all(opts: Options, tmp: Path) -> list[TargetResult]:
         gateway = start("gateway", cmd, cpu=opts.proxy_cpu, env=env, cwd=tmp / "gateway")
         gateway_url = f"http://127.0.0.1:{port}{GATEWAY_PREFIX}{CHAT_PATH}"
 
+        port = free_port()
+        extra = AUTH_YAML + (LIMITS_YAML if opts.limits else "")
+        cmd, env = gateway_command(tmp / "gateway-auth", up_url, port, extra)
+        auth = start("gateway-auth", cmd, cpu=opts.proxy_cpu, env=env, cwd=tmp / "gateway-auth")
+        auth_url = f"http://127.0.0.1:{port}{GATEWAY_PREFIX}{CHAT_PATH}"
+
         targets = [
             Target("direct", up_url + CHAT_PATH, upstream),
             Target("floor", floor_url, floor),
             Target("gateway", gateway_url, gateway),
+            Target(
+                "gateway-auth",
+                auth_url,
+                auth,
+                label=f"the same with {auth_features(opts)} ({AUTH_DETAIL[opts.limits]})",
+                headers=((BENCH_KEY_HEADER, BENCH_KEY_TOKEN),),
+            ),
         ]
         for target in targets:
-            await wait_ready(target.proc, target.url)
+            await wait_ready(target.proc, target.request(stream=False))
         sys.stderr.write(
             f"measuring {', '.join(t.name for t in targets)}: {opts.rounds} rounds, "
             f"driver {opts.driver}\n"
@@ -574,10 +650,11 @@ def results_table(results: list[TargetResult]) -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def verdict(results: list[TargetResult]) -> str:
-    """Gateway / floor ratios and the CPU budget check."""
+def verdict(results: list[TargetResult], opts: Options) -> str:
+    """Gateway / floor ratios, the CPU budget check, and what auth (+ limits) adds."""
     by = {r.name: r for r in results}
     floor, gateway, direct = by["floor"], by["gateway"], by["direct"]
+    auth = by.get("gateway-auth")
     lines = []
     for mode in MODES:
         ratio = gateway.cpu_ms(mode) / floor.cpu_ms(mode)
@@ -589,6 +666,15 @@ def verdict(results: list[TargetResult]) -> str:
             f"{CPU_BUDGET:g}x budget); added p50 latency {g_add:.3f} ms vs the floor's "
             f"{f_add:.3f} ms"
         )
+        if auth is not None:
+            # the same direct baseline on both sides, so this is the gap between the gateways
+            lat = auth.latency[mode].p50_ms - gateway.latency[mode].p50_ms
+            cpu = auth.cpu_ms(mode) - gateway.cpu_ms(mode)
+            lines.append(
+                f"- {mode}: {auth_features(opts)} overhead vs gateway: {lat:+.3f} ms p50 added "
+                f"latency, {cpu:+.3f} CPU ms/request ({cpu * 100 / gateway.cpu_ms(mode):+.0f}%; "
+                f"gateway-auth CPU = {auth.cpu_ms(mode) / floor.cpu_ms(mode):.2f}x the floor's)"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -616,14 +702,18 @@ def details_table(results: list[TargetResult], opts: Options) -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def trace_line(results: list[TargetResult]) -> str:
-    """The gateway's trace-writer counters after the run, if it reported them."""
-    gateway = next((r for r in results if r.name == "gateway"), None)
-    diag = gateway.trace_diagnostics if gateway else None
+def trace_lines(results: list[TargetResult]) -> str:
+    """Each gateway's trace-writer counters after the run, if it reported them."""
+    return "".join(trace_line(r) for r in results if r.name in GATEWAY_TARGETS)
+
+
+def trace_line(gateway: TargetResult) -> str:
+    """One gateway's trace-writer counters after the run, if it reported them."""
+    diag = gateway.trace_diagnostics
     if not diag:
-        return "- gateway trace writer: no diagnostics (endpoint absent or failed)\n"
+        return f"- {gateway.name} trace writer: no diagnostics (endpoint absent or failed)\n"
     return (
-        f"- gateway trace writer after the run: {diag.get('enqueue_accepted_total')} traces "
+        f"- {gateway.name} trace writer after the run: {diag.get('enqueue_accepted_total')} traces "
         f"accepted, {diag.get('total_dropped_total')} dropped (enqueue "
         f"{diag.get('enqueue_dropped_total')}, write {diag.get('write_dropped_total')}), queue "
         f"high watermark {diag.get('queue_depth_high_watermark')} of "
@@ -719,8 +809,8 @@ def report(opts: Options, results: list[TargetResult]) -> str:
     return (
         results_table(results)
         + "\n"
-        + verdict(results)
-        + trace_line(results)
+        + verdict(results, opts)
+        + trace_lines(results)
         + "".join(f"- warning: {w}\n" for w in warnings(results, opts))
         + "\n"
         + machine_info(opts, results)
@@ -781,6 +871,12 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     elif driver == "wrk" and not wrk_available():
         parser.error("--driver wrk: wrk is not installed")
     upstream_cpu, proxy_cpu = pick_cpus()
+    limit_module, limits = limit_stage()
+    if limit_module and not limits:
+        sys.stderr.write(
+            "note: ongoingai.stages.limit exists but the default pipeline does not run it; "
+            "gateway-auth measures auth only\n"
+        )
     if args.quick:
         args.duration, args.requests = min(args.duration, 2.0), min(args.requests, 300)
     return Options(
@@ -796,6 +892,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         quiet_wait_s=1.0 if args.quick else 4.0,
         upstream_cpu=upstream_cpu,
         proxy_cpu=proxy_cpu,
+        limits=limits,
     )
 
 
