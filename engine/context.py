@@ -9,12 +9,11 @@ from ongoingai.engine.errors import PayloadTooLarge
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
-
-    from ongoingai.engine.auth.identity import Identity
-    from ongoingai.engine.models.rbac import RouteRule
     from decimal import Decimal
 
+    from ongoingai.engine.auth.identity import Identity
     from ongoingai.engine.models.provider import Provider
+    from ongoingai.engine.models.rbac import RouteRule
     from ongoingai.engine.snapshot import PolicySnapshot
     from ongoingai.engine.stage import Respond
     from ongoingai.engine.usage import Usage
