@@ -1,4 +1,4 @@
-"""The `ongoingai` command line: serve, version, validate (and `config validate`).
+"""The `ongoingai` command line: serve, version, validate (and `config validate`), keys.
 
 Exit codes: 0 success, 1 invalid config or startup failure, 2 usage error.
 """
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ongoingai.engine.cli_keys import add_keys_parser, run_keys
 from ongoingai.engine.registry import builtin_registry
 from ongoingai.engine.schemas import SchemaSet
 from ongoingai.engine.services import Services
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration commands")
     config_sub = config.add_subparsers(dest="config_command", parser_class=_Parser)
     _validate_args(config_sub.add_parser("validate", help="same as `ongoingai validate`"))
+    add_keys_parser(sub)
     return parser
 
 
@@ -72,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("Usage:\n  ongoingai config validate [--config ongoingai.yaml]\n")
             return 2
         return validate(Path(args.config), args.format)
+    if args.command == "keys":
+        return run_keys(args)
     from ongoingai.engine.serve import serve  # heavy imports only when serving
 
     return serve(Path(getattr(args, "config", _DEFAULT_CONFIG)))
