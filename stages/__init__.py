@@ -15,6 +15,7 @@ BUILTIN_STAGES: Mapping[str, str] = MappingProxyType(
     {
         "authenticate": "ongoingai.stages.authenticate:Authenticate",
         "authorize": "ongoingai.stages.authorize:Authorize",
+        "limit": "ongoingai.stages.limit:Limit",
         "route": "ongoingai.stages.route:Route",
         "forward": "ongoingai.stages.forward:Forward",
         "meter": "ongoingai.stages.meter:Meter",
@@ -24,4 +25,4 @@ BUILTIN_STAGES: Mapping[str, str] = MappingProxyType(
 )
 
 #: Stage types of the full pipeline that later releases add; naming one today is a clear error.
-PLANNED_STAGES: frozenset[str] = frozenset({"limit", "redact"})
+PLANNED_STAGES: frozenset[str] = frozenset({"redact"})
