@@ -16,6 +16,8 @@ from tests.gateway_proc import GatewayProcess
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.parent for p in (ROOT / "examples").glob("*/ongoingai.yaml"))
 _UPSTREAM = re.compile(r"^(\s*upstream:\s*)\S+", re.MULTILINE)
+# An example with auth on shows a gateway key in its README's curl lines; the test sends it.
+_GATEWAY_KEY = re.compile(r"-H '(X-OngoingAI-Gateway-Key): ([^']+)'")
 
 
 def _point_upstreams_at(directory: Path, url: str) -> None:
@@ -37,8 +39,12 @@ def test_example_serves_every_provider_it_declares(
         # every provider the example itself declares now points at the fake upstream
         prefixes = [prefix for prefix, target in routes if target == upstream.url]
         assert "/openai" in prefixes and "/anthropic" in prefixes
+        headers = {"authorization": "Bearer k"}
+        key = _GATEWAY_KEY.search((example / "README.md").read_text())
+        if key is not None:
+            headers[key.group(1)] = key.group(2)
         for prefix in prefixes:
-            r = httpx.get(gw.url + prefix + "/v1/models", headers={"authorization": "Bearer k"})
+            r = httpx.get(gw.url + prefix + "/v1/models", headers=headers)
             assert r.status_code == 200, (prefix, r.text)
             assert upstream.requests[-1].path == "/v1/models"
         # every example records its traffic
