@@ -14,7 +14,7 @@ or a workspace), per UTC day, and separately for tokens and for cost:
 - `largest`: the largest usage of a single request seen today.
 - `reserved` and `in_flight`: what admitted requests that are still running hold.
 
-A request is admitted for one quota with limit L when:
+For one quota with limit L a request is:
 
 - refused (429) once `counted ≥ L` (the contract's rule);
 - admitted when nothing is in flight, reserving `largest` (all that remains, `L - counted`,
@@ -23,12 +23,15 @@ A request is admitted for one quota with limit L when:
 - otherwise it waits (at most `wait_s`) for a request in flight to end, then decides again. A
   request that waited in vain is refused with the quota's code and `Retry-After: 1`.
 
-Bound: `counted + reserved` never exceeds `max(L, counted_at_admission + reservation)`, and
-a request's usage replaces its reservation when it ends. So as long as no request uses more than
-it reserved, i.e. more than the largest single usage seen before it today, the usage admitted in
-a day stays below `L + one request's usage`: the overshoot strictly sequential traffic has (the
-last request admitted below the limit runs to completion). A request using more than the largest
-seen before it adds its excess to that bound; afterwards it is the new largest.
+Bound. Let P = counted + reserved. A request admitted while others are in flight keeps
+P <= L; one admitted while nothing is in flight starts from counted < L and adds its
+reservation r. When a request ends, its usage u replaces its reservation, so P does not grow
+as long as u <= r. Hence the usage counted for a day stays below `L + r`, at most `L + one
+request's usage`: the overshoot strictly sequential traffic has (the last request admitted
+below the limit runs to completion), as long as no request uses more than it reserved, i.e.
+more than the largest single request seen before it that day. A request that does adds its
+excess once; afterwards it is the new largest. Requests in flight in other processes are not
+seen (see `Limiter.for_storage`).
 
 A request holds all its quotas (key tokens, key cost, workspace tokens, workspace cost) or none:
 checking and reserving happen without suspending, so the check-then-reserve is atomic.

@@ -133,8 +133,10 @@ class Limiter:
     def for_storage(cls, engine: AsyncEngine | None) -> Limiter:
         """Windows shared through PostgreSQL, or in memory for SQLite (one process) or none.
 
-        The daily ledger is per process on both backends; it learns other processes' usage
-        from the traces table (see `engine.limits.ledger`).
+        The daily ledger is per process on both backends. It learns other replicas' usage
+        from the traces table, at most `DEFAULT_REFRESH_S` (5 s) plus their trace flush
+        interval late, and never sees their requests in flight: a burst spread over R replicas
+        at the same moment can be admitted up to R times the remaining quota.
         """
         if engine is None:
             return cls(MemoryWindow(), DailyLedger(None))
