@@ -121,8 +121,18 @@ class GatewayApp:
 
 
 def _with_correlation(scope: Scope, send: Send) -> Send:
-    """Every API response carries the correlation id too (contract §7.6)."""
-    corr = correlation_id(Headers(scope["headers"])).encode("latin-1")
+    """Every API response carries the correlation id too (contract §7.6).
+
+    A minted id is also put into the request headers, so whatever reads the correlation id
+    later (audit events, logs) sees the same one the response carries.
+    """
+    headers = Headers(scope["headers"])
+    corr = correlation_id(headers).encode("latin-1")
+    if headers.get(CORRELATION_HEADER) != corr.decode("latin-1"):
+        scope["headers"] = [
+            *(h for h in scope["headers"] if h[0].lower() != _CORR),
+            (_CORR, corr),
+        ]
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -188,7 +188,7 @@ class GatewayKeyConfig(_Frozen):
     token: str = ""
     token_hash: str = ""
     org_id: str = "default"
-    workspace_id: str = "default"
+    workspace_id: str = ""  # empty: the key's `team`, else `default` (contract §5.1)
     team: str = ""
     name: str = ""
     description: str = ""

@@ -259,3 +259,17 @@ def test_a_denial_is_an_audit_event_with_the_callers_identity(
         "ws-a",
     )
     assert token("viewer-a") not in gateway.log()
+
+
+def test_a_minted_correlation_id_is_the_same_in_the_response_and_the_audit_event(
+    client: httpx.Client, gateway: GatewayProcess
+):
+    response = client.get("/api/gateway-keys", headers={GATEWAY_HEADER: token("viewer-a")})
+    assert response.status_code == 403
+    corr = response.headers["x-ongoingai-correlation-id"]
+    events = [
+        json.loads(line)
+        for line in gateway.log().splitlines()
+        if line.startswith("{") and corr in line and "audit gateway auth deny" in line
+    ]
+    assert [e["correlation_id"] for e in events] == [corr]
