@@ -12,7 +12,7 @@ windows, ledgers and the requests in flight must carry over (`Services.limiter`)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ongoingai.engine.config import LimitRule, LimitsConfig
 
 __all__ = ["Admission", "LimitPlan", "Limiter", "window_scope"]
+
+_CHECKS_CACHE_SIZE = 10_000
 
 
 def window_scope(kind: str, *parts: str) -> str:
@@ -62,6 +64,20 @@ class LimitPlan:
 
     key: _Rule
     workspace: _Rule
+    # The checks of each caller (org, workspace, key), built once: every request asks again.
+    _checks: dict[tuple[str, str, str], tuple[list[Quota], list[WindowCheck]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def checks(self, who: Identity) -> tuple[list[Quota], list[WindowCheck]]:
+        """The daily quotas and request windows that apply to `who` (shared: do not mutate)."""
+        key = (who.org_id, who.workspace_id, who.key_id)
+        found = self._checks.get(key)
+        if found is None:
+            if len(self._checks) >= _CHECKS_CACHE_SIZE:
+                self._checks.clear()
+            found = self._checks[key] = (self.quotas(who), self.windows(who))
+        return found
 
     @classmethod
     def from_config(cls, limits: LimitsConfig) -> LimitPlan | None:
@@ -152,13 +168,12 @@ class Limiter:
             LimitStoreUnavailable: the windows or today's usage could not be read.
         """
         reservation: Reservation | None = None
-        quotas = plan.quotas(who)
+        quotas, checks = plan.checks(who)
         if quotas:
             verdict = await self._ledger.admit(quotas, wait_s)
             if isinstance(verdict, Refusal):
                 return verdict
             reservation = verdict
-        checks = plan.windows(who)
         if checks:
             try:
                 refusal = await self._window.admit(checks)

@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"]
+_DECISION_CACHE_SIZE = 4096
 _PLACEHOLDER = re.compile(r"\{[a-z_][a-z0-9_]*\}")
 
 
@@ -118,6 +119,11 @@ class RbacPolicy(BaseModel):
     description: str | None = None
     roles: Annotated[Mapping[str, frozenset[str]], AfterValidator(_freeze_roles)]
     routes: tuple[RouteRule, ...]
+    # Decisions per (method, path, prefixes): every request asks, and most ask the same few
+    # questions. Bounded: cleared when full, so odd paths (trace ids) cannot grow it forever.
+    _decisions: dict[tuple[str, str, tuple[str, ...]], RouteRule | None] = PrivateAttr(
+        default_factory=dict
+    )
 
     def permissions_for(self, role: str | None) -> frozenset[str]:
         """Return the permissions a role grants.
@@ -149,7 +155,13 @@ class RbacPolicy(BaseModel):
             The governing rule, or ``None`` when the request is unmapped and must be refused.
         """
         prefixes = tuple(provider_prefixes)
-        for rule in self.routes:
-            if rule.matches(method, path, prefixes):
-                return rule
-        return None
+        key = (method, path, prefixes)
+        try:
+            return self._decisions[key]
+        except KeyError:
+            pass
+        found = next((rule for rule in self.routes if rule.matches(method, path, prefixes)), None)
+        if len(self._decisions) >= _DECISION_CACHE_SIZE:
+            self._decisions.clear()
+        self._decisions[key] = found
+        return found

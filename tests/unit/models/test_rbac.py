@@ -302,3 +302,12 @@ def test_normalize_path_prefix_adds_a_leading_slash_and_drops_trailing_ones():
         "/",
         "/",
     ]
+
+
+def test_remembered_decisions_stay_right_past_the_cache_bound():
+    policy = _policy()
+    for n in range(5000):  # more distinct paths than the decision cache holds
+        found = policy.match("GET", f"/api/traces/t-{n}", PREFIXES)
+        assert found is not None and found.path == "/api/traces/{id}"
+    assert policy.match("GET", "/api/traces/t-1/x", PREFIXES) is None
+    assert policy.match("GET", "/api/traces/t-1/x", PREFIXES) is None  # remembered "unmapped"
