@@ -38,7 +38,6 @@ import os
 import platform
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +49,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import seed
-from run import Proc, free_port
+from run import Proc, cpu_model, free_port, git_commit
 
 from ongoingai.engine.storage.coltypes import format_utc, parse_utc
 from ongoingai.engine.storage.cursor import Cursor
@@ -718,22 +717,8 @@ def machine_info(
     opts: Options, load_before: tuple[float, ...], load_after: tuple[float, ...]
 ) -> str:
     """CPU, Python, commit, load average around the run, options."""
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    commit = "unknown"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+    model = cpu_model()
+    commit = git_commit()
     loads = f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
     python = f"{platform.python_implementation()} {platform.python_version()}"
     return "\n".join(

@@ -134,6 +134,29 @@ def pick_cpus() -> tuple[int | None, int | None]:
     return cpus[0], cpus[1]
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown" elsewhere)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def git_commit() -> str:
+    """The repository's short HEAD commit ("unknown" outside a git checkout)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    return "unknown"
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -753,27 +776,13 @@ def warnings(results: list[TargetResult], opts: Options) -> list[str]:
 
 def machine_info(opts: Options, results: list[TargetResult]) -> str:
     """CPU, Python, package versions, date, commit and run options."""
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    model = cpu_model()
     config_args = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
     build = "PGO-optimised" if "--enable-optimizations" in config_args else "not PGO-optimised"
     versions = ", ".join(
         f"{pkg} {_version(pkg)}" for pkg in ("uvicorn", "uvloop", "httptools", "aiohttp")
     )
-    commit = "unknown"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+    commit = git_commit()
     pinning = (
         f"fake upstream + load driver on CPU {opts.upstream_cpu}, proxy alone on CPU "
         f"{opts.proxy_cpu}"

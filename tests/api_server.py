@@ -7,13 +7,15 @@ straight into the backend's database, as another gateway writing to it would.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import uvicorn
 from sqlalchemy import insert
@@ -132,3 +134,50 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> None:
 
 
 __all__ = ["ApiServer", "seed", "wait_until"]
+
+
+#: Every analytics endpoint with every `group_by` and `bucket` it takes (cross-backend tests).
+ANALYTICS_PATHS: tuple[str, ...] = (
+    "/api/analytics/summary",
+    "/api/analytics/models",
+    "/api/analytics/keys",
+    *(
+        f"/api/analytics/{kind}?group_by={group}&bucket={bucket}"
+        for kind in ("usage", "cost")
+        for group in ("", "provider", "model")
+        for bucket in ("", "hour", "day", "week")
+    ),
+    *(
+        f"/api/analytics/{kind}?group_by={group}"
+        for kind in ("latency", "errors")
+        for group in ("", "provider", "model", "route", "key")
+    ),
+)
+
+
+@contextlib.contextmanager
+def sqlite_and_postgres(
+    workdir: Callable[[str], Path], database: str, schema: str, records: list[TraceRecord]
+) -> Iterator[tuple[ApiServer, ApiServer]]:
+    """Two API servers holding the same traces: one on SQLite, one on a fresh PostgreSQL schema.
+
+    `workdir(name)` makes a fresh directory (pytest's `tmp_path_factory.mktemp`).
+    """
+
+    async def create() -> None:
+        conn = await asyncpg.connect(database)
+        try:
+            await conn.execute(
+                f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'
+            )
+        finally:
+            await conn.close()
+
+    run_in_thread(create)
+    sep = "&" if "?" in database else "?"
+    pg = Backend("postgres", dsn=f"{database}{sep}options=-c%20search_path%3D{schema}")
+    lite = Backend("sqlite", path=str(workdir(schema) / "traces.db"))
+    with ApiServer(workdir("lite"), lite) as a, ApiServer(workdir("pg"), pg) as b:
+        a.seed(records)
+        b.seed(records)
+        yield a, b

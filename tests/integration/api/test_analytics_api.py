@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -23,9 +22,8 @@ from ongoingai.engine.storage.analytics import AnalyticsQueries
 from ongoingai.engine.storage.analytics_percentiles import percentile_of_sorted
 from ongoingai.engine.storage.filters import Tenant, TraceFilter
 from ongoingai.engine.trace import TraceRecord
-from tests.api_server import ApiServer, seed
+from tests.api_server import ANALYTICS_PATHS, ApiServer, seed, sqlite_and_postgres
 from tests.integration.storage.records import trace
-from tests.integration.traces_db import Backend
 from tests.postgres_admin import run_in_thread
 
 MONDAY = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -682,49 +680,13 @@ def _varied_traces(count: int = 200) -> list[TraceRecord]:
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, postgres_test_database) -> Iterator[tuple[ApiServer, ApiServer]]:
-    schema = "analytics_cross_backend"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(postgres_test_database)
-        try:
-            await conn.execute(
-                f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'
-            )
-        finally:
-            await conn.close()
-
-    run_in_thread(create)
-    sep = "&" if "?" in postgres_test_database else "?"
-    pg = Backend(
-        "postgres", dsn=f"{postgres_test_database}{sep}options=-c%20search_path%3D{schema}"
-    )
-    lite = Backend("sqlite", path=str(tmp_path_factory.mktemp("analytics") / "traces.db"))
-    records = _varied_traces()
-    with (
-        ApiServer(tmp_path_factory.mktemp("lite"), lite) as a,
-        ApiServer(tmp_path_factory.mktemp("pg"), pg) as b,
-    ):
-        a.seed(records)
-        b.seed(records)
-        yield a, b
+    with sqlite_and_postgres(
+        tmp_path_factory.mktemp, postgres_test_database, "analytics_cross_backend", _varied_traces()
+    ) as pair:
+        yield pair
 
 
-CROSS_PATHS = [
-    "/api/analytics/summary",
-    "/api/analytics/models",
-    "/api/analytics/keys",
-    *[
-        f"/api/analytics/{kind}?group_by={group}&bucket={bucket}"
-        for kind in ("usage", "cost")
-        for group in ("", "provider", "model")
-        for bucket in ("", "hour", "day", "week")
-    ],
-    *[
-        f"/api/analytics/{kind}?group_by={group}"
-        for kind in ("latency", "errors")
-        for group in ("", "provider", "model", "route", "key")
-    ],
-]
+CROSS_PATHS = list(ANALYTICS_PATHS)
 CROSS_FILTERS = ["", "provider=openai", "model=gpt-4o&from=2026-03-04&to=2026-03-09T13:30:00Z"]
 
 

@@ -15,9 +15,8 @@ from decimal import Decimal
 import pytest
 
 from ongoingai.engine.trace import TraceRecord
-from tests.api_server import ApiServer
+from tests.api_server import ANALYTICS_PATHS, ApiServer, sqlite_and_postgres
 from tests.integration.storage.records import trace
-from tests.integration.traces_db import Backend
 
 pytestmark = pytest.mark.postgres
 
@@ -70,53 +69,13 @@ def _traces(count: int = 320) -> list[TraceRecord]:
 def servers(
     tmp_path_factory: pytest.TempPathFactory, postgres_test_database: str
 ) -> Iterator[tuple[ApiServer, ApiServer]]:
-    import asyncpg
-
-    from tests.postgres_admin import run_in_thread
-
-    schema = "cross_backend"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(postgres_test_database)
-        try:
-            await conn.execute(
-                f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'
-            )
-        finally:
-            await conn.close()
-
-    run_in_thread(create)
-    sep = "&" if "?" in postgres_test_database else "?"
-    pg = Backend(
-        "postgres", dsn=f"{postgres_test_database}{sep}options=-c%20search_path%3D{schema}"
-    )
-    sqlite = Backend("sqlite", path=str(tmp_path_factory.mktemp("cross") / "traces.db"))
-    records = _traces()
-    with (
-        ApiServer(tmp_path_factory.mktemp("lite"), sqlite) as lite,
-        ApiServer(tmp_path_factory.mktemp("pg"), pg) as post,
-    ):
-        lite.seed(records)
-        post.seed(records)
-        yield lite, post
+    with sqlite_and_postgres(
+        tmp_path_factory.mktemp, postgres_test_database, "cross_backend", _traces()
+    ) as pair:
+        yield pair
 
 
-ANALYTICS = [
-    "/api/analytics/summary",
-    "/api/analytics/models",
-    "/api/analytics/keys",
-    *[
-        f"/api/analytics/{kind}?group_by={group}&bucket={bucket}"
-        for kind in ("usage", "cost")
-        for group in ("", "provider", "model")
-        for bucket in ("", "hour", "day", "week")
-    ],
-    *[
-        f"/api/analytics/{kind}?group_by={group}"
-        for kind in ("latency", "errors")
-        for group in ("", "provider", "model", "route", "key")
-    ],
-]
+ANALYTICS = list(ANALYTICS_PATHS)
 FILTERS = [
     "",
     "?provider=openai",
