@@ -107,12 +107,15 @@ class PiiStages(_Frozen):
 
 
 class PiiDetectors(_Frozen):
-    """Built-in detectors switched on or off."""
+    """Built-in detectors switched on or off (the contract's four, then ours)."""
 
     email: bool = True
     phone: bool = True
     ssn: bool = True
     token_like: bool = True
+    credit_card: bool = True
+    ipv4: bool = True
+    provider_key: bool = True
 
 
 class PiiHeaders(_Frozen):

@@ -102,12 +102,20 @@ class Stages(_Frozen):
 
 
 class Detectors(_Frozen):
-    """Which string detectors run (in this order: email, phone, ssn, token_like)."""
+    """Which string detectors run.
+
+    They run in the order email, credit_card, ssn, phone, ipv4, provider_key, token_like
+    (:mod:`ongoingai.engine.redaction.detectors` says why). The first four are the contract's;
+    credit_card, ipv4 and provider_key are ours, on by default like the others.
+    """
 
     email: bool = True
     phone: bool = True
     ssn: bool = True
     token_like: bool = True
+    credit_card: bool = True
+    ipv4: bool = True
+    provider_key: bool = True
 
 
 class HeaderRules(_Frozen):

@@ -87,10 +87,10 @@ def test_schema_rejects_a_bad_scope_at_its_json_path(scope, path):
 
 
 def test_schema_rejects_an_unknown_detector_on_the_detectors_object():
-    errors = _errors(_data() | {"detectors": {"email": True, "credit_card": True}})
+    errors = _errors(_data() | {"detectors": {"email": True, "passport": True}})
     assert len(errors) == 1
     assert errors[0][0] == ("detectors",)
-    assert "'credit_card' was unexpected" in errors[0][1]
+    assert "'passport' was unexpected" in errors[0][1]
 
 
 # --- defaults ----------------------------------------------------------------------------------
