@@ -46,6 +46,8 @@ DETECTOR_ORDER = (
 Finder = Callable[[str, int], d.Spans]
 Edit = tuple[int, int, str, list[str]]
 """Replace ``text[start:end]`` by a masked core holding sentinels for the listed placeholders."""
+_Region = tuple[str, list[str], list[tuple[str, int]]]
+"""A digit region's outcome: masked core, its placeholders, and matches per detector."""
 
 
 class _Detector(NamedTuple):
@@ -140,11 +142,14 @@ class _Run:
         # every event.
         self.memo: dict[tuple[str, str], str] = {}
 
+    def count(self, name: str, matches: int) -> None:
+        """Add one detector's matches to the counts."""
+        self.counts[name] = self.counts.get(name, 0) + matches
+
     def mask(self, text: str, spans: d.Spans, detector: _Detector) -> Iterable[Edit]:
         """Turn one detector's spans over ``text`` into edits, rendering each placeholder."""
         if not self.sentinel:
             self.sentinel = _sentinel(self.original)
-        self.counts[detector.name] = self.counts.get(detector.name, 0) + len(spans)
         return [
             (start, end, self.sentinel, [self.placeholder(detector.kind, text[start:end])])
             for start, end in spans
@@ -179,10 +184,10 @@ class TextRedactor:
 
     __slots__ = (
         "_after",
+        "_before",
         "_digit_filter",
         "_digit_min_length",
         "_digits",
-        "_email",
         "_min_length",
         "_replacement",
     )
@@ -195,10 +200,10 @@ class TextRedactor:
             replacement: The placeholder format and hash salt.
         """
         enabled = detectors.model_dump()
-        self._email = _EMAIL if enabled["email"] else None
+        self._before = (_EMAIL,) if enabled["email"] else ()
         self._digits = tuple(x for x in _DIGITS if enabled[x.name])
         self._after = tuple(x for x in _AFTER if enabled[x.name])
-        chosen = [*([self._email] if self._email else []), *self._digits, *self._after]
+        chosen = [*self._before, *self._digits, *self._after]
         self._min_length = min((x.min_length for x in chosen), default=-1)
         # One search for "could any number detector match in this region": most regions (a
         # version string, a date) hold nothing, and one C call rules them out.
@@ -219,22 +224,29 @@ class TextRedactor:
         Returns:
             The redacted string, or ``text`` itself when nothing matched.
         """
-        if self._min_length < 0 or len(text) < self._min_length:
+        # Every match holds a digit or one of "@-_." so a single word ("assistant") holds none.
+        if self._min_length < 0 or len(text) < self._min_length or text.isalpha():
             return text
-        run = _Run(text, self._replacement, workspace_id, counts)
-        if self._email is not None:
-            spans = self._email.find(text, 0)
+        run: _Run | None = None  # made on the first match: most strings hold nothing
+        for detector in self._before:
+            spans = detector.find(text if run is None else run.text, 0)
             if spans:
-                run.apply(run.mask(text, spans, self._email))
-        if self._digits:
-            self._redact_digit_regions(run)
-        for detector in self._after:
-            spans = detector.find(run.text, 0)
-            if spans:
+                run = run or _Run(text, self._replacement, workspace_id, counts)
+                run.count(detector.name, len(spans))
                 run.apply(run.mask(run.text, spans, detector))
-        return run.result()
+        if self._digits:
+            run = self._redact_digit_regions(text, run, workspace_id, counts)
+        for detector in self._after:
+            spans = detector.find(text if run is None else run.text, 0)
+            if spans:
+                run = run or _Run(text, self._replacement, workspace_id, counts)
+                run.count(detector.name, len(spans))
+                run.apply(run.mask(run.text, spans, detector))
+        return text if run is None else run.result()
 
-    def _redact_digit_regions(self, run: _Run) -> None:
+    def _redact_digit_regions(
+        self, text: str, run: _Run | None, workspace_id: str, counts: dict[str, int]
+    ) -> _Run | None:
         """Run the number detectors in order over each digit region, as if over the whole text.
 
         A region is searched with one character of context on each side, so word boundaries and
@@ -242,34 +254,53 @@ class TextRedactor:
         ``DIGIT_REGION``), so this is exactly the result of whole-text passes. A detector whose
         shortest match is longer than the region is skipped (a lone year is not a phone).
         """
-        text = run.text
+        current = text if run is None else run.text
         edits: list[Edit] = []
-        for region in d.DIGIT_REGION.finditer(text):
+        # Region (with its context) -> outcome, None for "nothing here". Streams repeat the
+        # same numbers in every event (an SSE "created" timestamp, a model's date).
+        seen: dict[tuple[int, str], _Region | None] = {}
+        for region in d.DIGIT_REGION.finditer(current):
             start, end = region.span()
-            if start and text[start - 1] in "+(":
+            if start and current[start - 1] in "+(":
                 start -= 1
             size = end - start
             if size < self._digit_min_length:
                 continue
-            # The right context character is inside `endpos`, so look-arounds see it.
-            if self._digit_filter.search(text, start, end + 1) is None:
-                continue
             low = start - 1 if start else 0
-            local = text[low : end + 1]
-            if run.sentinel and run.sentinel in local:
-                # Only a context character can be one (from an earlier pass); keep the local
-                # sentinels this region's own, with a stand-in that is just as inert.
-                local = local.replace(run.sentinel, "!")
-            offset, tail = start - low, len(local) - (end - low)
-            subs: list[str] = []
-            for detector in self._digits:
-                if size < detector.min_length:
-                    continue
-                spans = detector.find(local, offset)
-                if spans:
-                    edits_here = run.mask(local, spans, detector)
-                    local, subs = _splice(local, subs, edits_here, run.sentinel)
+            key = (start - low, current[low : end + 1])
+            if key in seen:
+                done = seen[key]
+            # The right context character is inside `endpos`, so look-arounds see it.
+            elif self._digit_filter.search(current, start, end + 1) is None:
+                done = seen[key] = None
+            else:
+                run = run or _Run(text, self._replacement, workspace_id, counts)
+                done = seen[key] = self._redact_region(run, key[1], key[0], size)
+            if done is None or run is None:
+                continue
+            core, subs, found = done
+            for name, matches in found:
+                run.count(name, matches)
             if subs:
-                edits.append((start, end, local[offset : len(local) - tail], subs))
-        if edits:
+                edits.append((start, end, core, subs))
+        if run is not None and edits:
             run.apply(edits)
+        return run
+
+    def _redact_region(self, run: _Run, local: str, offset: int, size: int) -> _Region:
+        """Run the number detectors over one region; return its core, placeholders and counts."""
+        if run.sentinel and run.sentinel in local:
+            # Only a context character can be one (from an earlier pass); keep the local
+            # sentinels this region's own, with a stand-in that is just as inert.
+            local = local.replace(run.sentinel, "!")
+        tail = len(local) - offset - size
+        subs: list[str] = []
+        found: list[tuple[str, int]] = []
+        for detector in self._digits:
+            if size < detector.min_length:
+                continue
+            spans = detector.find(local, offset)
+            if spans:
+                found.append((detector.name, len(spans)))
+                local, subs = _splice(local, subs, run.mask(local, spans, detector), run.sentinel)
+        return local[offset : len(local) - tail], subs, found
