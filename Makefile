@@ -8,7 +8,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 CONFIG ?= ongoingai.yaml
 
-.PHONY: serve test lint typecheck unit validate-examples bench bench-api lock clean
+.PHONY: serve test lint typecheck unit validate-examples bench bench-api bench-redact lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: $(STAMP_TEST)
 # Admin API over 1,000,000 seeded traces on SQLite and PostgreSQL (bench/README.md).
 bench-api: $(STAMP_TEST)
 	$(BIN)/python bench/api_bench.py
+
+# Redaction core: BodyRedactor.redact on 1 KB-1 MB bodies, one thread (bench/README.md).
+bench-redact: $(STAMP_TEST)
+	$(BIN)/python bench/redact_bench.py
 
 # Regenerate the lock files from pyproject.toml (needs the package registry).
 lock: | $(BIN)/python
