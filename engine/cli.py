@@ -10,9 +10,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ongoingai.engine.cli_keys import add_keys_parser, run_keys
+from ongoingai.engine import cli_keys
 from ongoingai.engine.registry import builtin_registry
 from ongoingai.engine.schemas import SchemaSet
 from ongoingai.engine.services import Services
@@ -20,13 +20,25 @@ from ongoingai.engine.snapshot_build import BuildInputs, SnapshotInvalid, build_
 from ongoingai.engine.version import version_string
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ongoingai.engine.problems import Problem
 
 __all__ = ["main"]
 
 _DEFAULT_CONFIG = "ongoingai.yaml"
+
+
+class _Command(Protocol):
+    """A command module: registers its parser with `set_defaults(run=...)`."""
+
+    def add_parser(self, sub: argparse._SubParsersAction[Any]) -> None:
+        """Add the command's parser to the top-level subparsers."""
+        ...
+
+
+#: Commands that live in their own modules (each sets `run` on its parser).
+_COMMANDS: tuple[_Command, ...] = (cli_keys,)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration commands")
     config_sub = config.add_subparsers(dest="config_command", parser_class=_Parser)
     _validate_args(config_sub.add_parser("validate", help="same as `ongoingai validate`"))
-    add_keys_parser(sub)
+    for command in _COMMANDS:
+        command.add_parser(sub)
     return parser
 
 
@@ -74,8 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("Usage:\n  ongoingai config validate [--config ongoingai.yaml]\n")
             return 2
         return validate(Path(args.config), args.format)
-    if args.command == "keys":
-        return run_keys(args)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is not None:
+        return run(args)
     from ongoingai.engine.serve import serve  # heavy imports only when serving
 
     return serve(Path(getattr(args, "config", _DEFAULT_CONFIG)))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ongoingai.engine.config import GatewayConfig
     from ongoingai.engine.storage.gateway_keys import StoredKey
 
-__all__ = ["add_keys_parser", "run_keys"]
+__all__ = ["add_parser", "run_keys"]
 
 _DEFAULT_CONFIG = "ongoingai.yaml"
 _WIDTH = 80
@@ -46,9 +46,10 @@ class _Failed(Exception):
         self.code = code
 
 
-def add_keys_parser(sub: argparse._SubParsersAction[Any]) -> None:
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Register `keys` and its four subcommands on the top-level subparsers."""
     keys = sub.add_parser("keys", help="manage gateway keys in storage (no server needed)")
+    keys.set_defaults(run=run_keys)
     actions = keys.add_subparsers(dest="keys_command", parser_class=type(keys))
     listing = actions.add_parser("list", help="list active keys (YAML ones first)")
     listing.add_argument("--org", default="", help="only keys of this org")
