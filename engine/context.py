@@ -94,6 +94,7 @@ class RequestContext:
     usage_injected: bool = False
     metering: object | None = None  # the meter stage's per-request state (its own type)
     capture: object | None = None  # the capture stage's per-request state (its own type)
+    redaction: object | None = None  # the redact stage's RedactionDecision (its own type)
 
     @property
     def workspace_id(self) -> str:

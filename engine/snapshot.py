@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ongoingai.engine.models.rbac import RbacPolicy
     from ongoingai.engine.models.redaction import RedactionPolicy
     from ongoingai.engine.pipeline import Pipeline
+    from ongoingai.engine.redaction.policies import PolicySet
 
 __all__ = ["PolicySnapshot"]
 
@@ -41,3 +42,4 @@ class PolicySnapshot:
     redaction: tuple[RedactionPolicy, ...]
     pipeline: Pipeline
     keys: KeyRing  # the YAML `auth.keys`, indexed by token hash
+    pii: PolicySet  # `pii:` plus the redaction files: the policy of each request

@@ -23,6 +23,7 @@ from ongoingai.engine.models.pricing import PricingCatalog, PricingTable
 from ongoingai.engine.models.provider import ProviderTable
 from ongoingai.engine.models.rbac import RbacPolicy
 from ongoingai.engine.models.redaction import RedactionPolicy
+from ongoingai.engine.redaction.policies import PolicySet
 from ongoingai.engine.policy_files import (
     PolicyFile,
     discover,
@@ -142,6 +143,7 @@ def _assemble(
         redaction=redaction,
         pipeline=pipeline,
         keys=KeyRing(entry_from_config(key) for key in loaded.config.auth.keys),
+        pii=PolicySet.build(loaded.config.pii, redaction),
     )
 
 

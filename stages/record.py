@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from ongoingai.engine.trace import TraceRecord
 from ongoingai.engine.usage import Usage
 from ongoingai.stages.capture import CaptureState
+from ongoingai.stages.redact import RedactionDecision, decision_for
 
 if TYPE_CHECKING:
     from ongoingai.engine.context import RequestContext
@@ -155,8 +156,20 @@ def _provider_of(ctx: RequestContext) -> str:
     return match[1].name if match else "unknown"
 
 
-def _counts(capture: CaptureState | None) -> dict[str, int]:
-    return {"header": capture.redacted_headers} if capture else {}
+def _counts(capture: CaptureState | None, decision: RedactionDecision) -> dict[str, int]:
+    """Matches per detector (plus redacted headers), in a stable order."""
+    counts = dict(decision.counts)
+    if capture and capture.redacted_headers:
+        counts["header"] = capture.redacted_headers
+    return dict(sorted(counts.items()))
+
+
+def _shadow(decision: RedactionDecision) -> dict[str, Any]:
+    """Shadow mode: what `block` would have done, and why."""
+    return {
+        "decision": decision.shadow_decision,
+        "counts": dict(sorted(decision.shadow_counts.items())),
+    }
 
 
 def _lineage(ctx: RequestContext) -> dict[str, Any]:
@@ -179,13 +192,21 @@ def _text(data: bytearray) -> str:
 def _metadata(
     ctx: RequestContext, trace_id: str, credential: str, capture: CaptureState | None
 ) -> dict[str, Any]:
-    config = ctx.snapshot.config
+    decision = decision_for(ctx)
+    counts = _counts(capture, decision)
     meta: dict[str, Any] = {
         "streaming": ctx.streaming,
         "stream_chunks": ctx.stream_chunks if ctx.streaming else 0,
-        "redaction_mode": config.effective_pii_mode,
-        "redaction_policy_id": config.pii.policy_id.strip() or "default/v1",
-        "redaction_applied": bool(capture and capture.redacted_headers),
+        "redaction_mode": decision.resolution.mode,
+        "redaction_policy_id": decision.resolution.policy_id,
+        "redaction_applied": bool(counts),
+        "redaction_counts": counts,
+        "redaction_truncated": bool(
+            capture
+            and capture.enabled
+            and (capture.request_truncated or capture.response_truncated)
+        ),
+        "redaction_storage_drop": bool(capture and capture.storage_drop),
         "lineage_checkpoint_id": trace_id,
         "lineage_immutable": True,
         "correlation_id": ctx.request_id,
@@ -202,12 +223,12 @@ def _metadata(
             "workspace_id": ctx.identity.workspace_id,
         }
     optional: tuple[tuple[bool, str, Any], ...] = (
-        (bool(capture and capture.redacted_headers), "redaction_counts", _counts(capture)),
         (
-            bool(capture and (capture.request_truncated or capture.response_truncated)),
-            "redaction_truncated",
-            True,
+            bool(capture and capture.storage_drop),
+            "redaction_failure_semantics",
+            "storage_drop_continue_proxy",
         ),
+        (decision.shadow_decision is not None, "redaction_shadow", _shadow(decision)),
         (bool(credential), "api_key_last4", credential[-4:]),
         (ctx.client_disconnected, "client_disconnected", True),
         (bool(ctx.upstream_error), "upstream_error", ctx.upstream_error),
