@@ -23,7 +23,6 @@ from ongoingai.engine.models.pricing import PricingCatalog, PricingTable
 from ongoingai.engine.models.provider import ProviderTable
 from ongoingai.engine.models.rbac import RbacPolicy
 from ongoingai.engine.models.redaction import RedactionPolicy
-from ongoingai.engine.redaction.policies import PolicySet
 from ongoingai.engine.policy_files import (
     PolicyFile,
     discover,
@@ -32,6 +31,7 @@ from ongoingai.engine.policy_files import (
 )
 from ongoingai.engine.problems import Problem
 from ongoingai.engine.providers_merge import merge_providers
+from ongoingai.engine.redaction.policies import PolicySet
 from ongoingai.engine.snapshot import PolicySnapshot
 
 if TYPE_CHECKING:
