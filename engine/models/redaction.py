@@ -105,7 +105,7 @@ class Detectors(_Frozen):
     """Which string detectors run.
 
     They run in the order email, credit_card, ssn, phone, ipv4, provider_key, token_like
-    (:mod:`ongoingai.engine.redaction.detectors` says why). The first four are the contract's;
+    (:mod:`ongoingai.engine.redaction.text` says why). The first four are the contract's;
     credit_card, ipv4 and provider_key are ours, on by default like the others.
     """
 
