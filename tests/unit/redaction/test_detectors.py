@@ -317,3 +317,14 @@ def test_non_ascii_digits_and_letters_are_not_ascii_matches():
     arabic_indic = "".join(chr(0x0660 + int(c)) for c in "555-123-4567" if c.isdigit())
     text = f"{arabic_indic} and é@é.com"
     assert _redact(text) == (text, {})
+
+
+def test_text_holding_every_control_character_is_still_masked_correctly():
+    controls = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\x0b\x0c\r")
+    text = f"{controls} a@example.com {controls} 555-123-4567 {controls}"
+    out, counts = _redact(text)
+    assert counts == {"email": 1, "phone": 1}
+    assert out == (
+        f"{controls} {_ph('email', 'a@example.com')} {controls} "
+        f"{_ph('phone', '555-123-4567')} {controls}"
+    )
