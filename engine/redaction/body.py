@@ -10,8 +10,10 @@ The body is written back compactly, in key order and without escaping non-ASCII
 (``ensure_ascii=False``), only when something changed. Otherwise the very same bytes object comes
 back, so callers can compare by identity and never pay for re-encoding.
 
-A body that is not JSON but is valid UTF-8 (SSE streams, plain text) goes through the string
-detectors as a whole. Anything else raises :class:`RedactionFailed`.
+A body that is not JSON but is valid UTF-8 goes through the string detectors as a whole, except
+a server-sent event stream, whose JSON `data:` payloads are walked one by one like JSON bodies
+(so event timestamps are not taken for phone numbers). Anything else raises
+:class:`RedactionFailed`.
 
 Deliberate details:
 
@@ -48,6 +50,8 @@ __all__ = ["BodyRedactor", "Redacted", "redactor_for"]
 
 _JSON_START = re.compile(r"\ufeff?[ \t\r\n]*[{\[\"\-0-9tfn]")
 """What a JSON text can start with; anything else is not tried as JSON (SSE: ``data:``)."""
+_SSE_START = re.compile(r"[ \t\r\n]*(?:data|event|id|retry)?:")
+"""A server-sent event stream starts with a field name and a colon (or a `:` comment)."""
 _KEY_CACHE_SIZE = 4096
 _NOT_JSON = object()
 
@@ -190,7 +194,10 @@ class BodyRedactor:
         else:
             document = _parse(text)
             if document is _NOT_JSON:
-                redacted = self._text.redact(text, workspace_id, counts)
+                if _SSE_START.match(text):
+                    redacted = self._sse(text, workspace_id, counts)
+                else:
+                    redacted = self._text.redact(text, workspace_id, counts)
                 return Redacted(body if redacted is text else redacted.encode(), counts)
         rewritten = self._document(document, workspace_id, counts)
         return Redacted(body if rewritten is _NOT_JSON else _encode(rewritten), counts)
@@ -207,6 +214,42 @@ class BodyRedactor:
         """
         counts: dict[str, int] = {}
         return self._text.redact(text, workspace_id, counts), counts
+
+    def _sse(self, text: str, workspace: str, counts: dict[str, int]) -> str:
+        """An SSE stream, event line by event line: each JSON `data:` payload is walked.
+
+        Scanning a stream as one text would take every event's numbers for PII (a 10-digit
+        `created` timestamp matches the phone pattern); walking each payload as JSON leaves
+        numbers alone, as for any JSON body. Other lines (and payloads that are not JSON,
+        such as `[DONE]` or a line cut by truncation) go through the string detectors.
+        """
+        lines = text.splitlines(keepends=True)
+        changed = False
+        for index, line in enumerate(lines):
+            content = line.rstrip("\r\n")
+            ending = line[len(content) :]
+            if content.startswith("data:"):
+                lead = 6 if content.startswith("data: ") else 5
+                payload = content[lead:]
+                document = _parse(payload) if payload else _NOT_JSON
+                if document is not _NOT_JSON:
+                    rewritten = self._document(document, workspace, counts)
+                    if rewritten is _NOT_JSON:
+                        continue
+                    new = content[:lead] + _encode(rewritten).decode() + ending
+                else:
+                    redacted = self._text.redact(payload, workspace, counts)
+                    if redacted is payload:
+                        continue
+                    new = content[:lead] + redacted + ending
+            else:
+                redacted = self._text.redact(content, workspace, counts)
+                if redacted is content:
+                    continue
+                new = redacted + ending
+            lines[index] = new
+            changed = True
+        return "".join(lines) if changed else text
 
     def _document(self, document: object, workspace: str, counts: dict[str, int]) -> object:
         """Redact a parsed document in place; return it, or ``_NOT_JSON`` when unchanged."""

@@ -223,7 +223,7 @@ def test_a_plain_text_body_is_scanned_as_a_whole():
     assert result.counts == {"email": 1, "phone": 1}
 
 
-def test_an_sse_body_is_scanned_as_text_and_keeps_its_framing():
+def test_an_sse_body_keeps_its_framing():
     events = [
         {"choices": [{"delta": {"content": "write to "}}]},
         {"choices": [{"delta": {"content": EMAIL}}]},
@@ -239,10 +239,11 @@ def test_an_sse_body_is_scanned_as_text_and_keeps_its_framing():
     assert result.counts == {"email": 1}
 
 
-def test_a_sse_timestamp_matches_the_contracts_phone_regex():
-    # Documented quirk of text-mode scanning (contract regex): a 10-digit unix time is a "phone".
-    body = b'data: {"created":1735689600,"choices":[]}\n\n'
-    assert _redact(body).counts == {"phone": 1}
+def test_plain_text_keeps_the_contracts_phone_regex_but_sse_numbers_are_left_alone():
+    # In text a 10-digit number is a "phone" (contract regex); inside an SSE JSON payload it is
+    # a number, left alone like any JSON number.
+    assert _redact(b"created 1735689600").counts == {"phone": 1}
+    assert _redact(b'data: {"created":1735689600,"choices":[]}\n\n').counts == {}
 
 
 def test_an_unchanged_text_body_is_the_same_bytes_object():
@@ -308,3 +309,43 @@ def test_a_redactor_is_safe_to_share_between_threads():
     for thread in threads:
         thread.join()
     assert results == [expected] * 4
+
+
+def test_an_openai_stream_is_walked_event_by_event_so_timestamps_are_not_phones():
+    body = (
+        b'data: {"id":"c1","created":1733312345,"choices":[{"delta":{"content":"mail '
+        + EMAIL.encode()
+        + b'"}}]}\n\ndata: {"id":"c1","created":1733312345,"choices":[]}\n\ndata: [DONE]\n\n'
+    )
+    result = _redact(body)
+    assert result.counts == {"email": 1}
+    text = result.body.decode()
+    assert text.count("1733312345") == 2
+    assert _ph("email", EMAIL) in text and EMAIL not in text
+    assert text.endswith("data: [DONE]\n\n")
+
+
+def test_an_anthropic_stream_keeps_event_lines_and_redacts_text_deltas():
+    body = (
+        b"event: content_block_delta\r\n"
+        b'data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"call '
+        b'415-555-0134"}}\r\n\r\n'
+        b"event: message_stop\r\n"
+        b'data: {"type":"message_stop"}\r\n\r\n'
+    )
+    result = _redact(body)
+    assert result.counts == {"phone": 1}
+    text = result.body.decode()
+    assert text.startswith("event: content_block_delta\r\ndata: {")
+    assert "415-555-0134" not in text and text.endswith('data: {"type":"message_stop"}\r\n\r\n')
+
+
+def test_a_stream_without_pii_comes_back_as_the_same_bytes():
+    body = b'data: {"id":"c1","created":1733312345}\n\ndata: [DONE]\n\n'
+    assert _redact(body).body is body
+
+
+def test_a_stream_cut_mid_event_still_scans_the_partial_line_as_text():
+    body = b'data: {"id":"c1","choices":[{"delta":{"content":"' + EMAIL.encode()
+    result = _redact(body)
+    assert result.counts == {"email": 1} and EMAIL.encode() not in result.body
