@@ -34,10 +34,12 @@ class _Frozen(BaseModel):
 
 
 class ServerConfig(_Frozen):
-    """Bind address; changing it needs a restart."""
+    """Bind address and worker processes; changing them needs a restart."""
 
     host: str = "0.0.0.0"  # noqa: S104 - binding all interfaces is the documented default
     port: int = 8080
+    # Several processes share the listening socket (uvicorn's supervisor); the schema keeps it >= 1.
+    workers: int = 1
 
 
 class StorageConfig(_Frozen):

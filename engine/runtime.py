@@ -28,6 +28,7 @@ log = logging.getLogger("ongoingai.reload")
 _RESTART_KEYS = (
     "server.host",
     "server.port",
+    "server.workers",
     "storage.driver",
     "storage.path",
     "storage.dsn",

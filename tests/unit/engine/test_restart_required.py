@@ -19,6 +19,7 @@ def _snap(data: dict) -> SimpleNamespace:
     [
         ({"server": {"port": 9000}}, "server.port"),
         ({"server": {"host": "127.0.0.1"}}, "server.host"),
+        ({"server": {"workers": 4}}, "server.workers"),
         ({"storage": {"driver": "postgres", "dsn": "postgres://x/y"}}, "storage.driver"),
         ({"storage": {"path": "./other.db"}}, "storage.path"),
         ({"storage": {"retention_days": 7}}, "storage.retention_days"),
