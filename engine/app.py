@@ -27,6 +27,7 @@ from ongoingai.engine.correlation import CORRELATION_HEADER, correlation_id
 from ongoingai.engine.paths import has_path_prefix
 from ongoingai.engine.persistence import Persistence
 from ongoingai.engine.reload import watch_config
+from ongoingai.engine.telemetry.prometheus import PrometheusSink
 
 if TYPE_CHECKING:
     from ongoingai.engine.runtime import Runtime
@@ -56,6 +57,9 @@ class GatewayApp:
         """Dispatch one ASGI connection."""
         kind = scope["type"]
         if kind == "http":
+            if _scrape_requested(self.runtime, scope["path"]):
+                await _serve_metrics(scope, _with_correlation(scope, send))
+                return
             snapshot = self.runtime.snapshot  # pinned for the whole request
             if snapshot.providers.match(scope["path"]) is not None:
                 await self._proxy(scope, receive, send, snapshot)
@@ -118,6 +122,21 @@ class GatewayApp:
         if services.persistence is not None:
             await services.persistence.close()
             services.persistence = None
+
+
+def _scrape_requested(runtime: Runtime, path: str) -> bool:
+    """Contract §0 step 2: the exact Prometheus path, before auth, tracing and routing."""
+    otel = runtime.snapshot.config.observability.otel
+    return otel.enabled and otel.prometheus_enabled and path == otel.prometheus_path
+
+
+async def _serve_metrics(scope: Scope, send: Send) -> None:
+    """The exposition text for any method; OpenMetrics when the scraper's Accept asks for it."""
+    accept = Headers(scope["headers"]).get("accept") or ""
+    body, content_type = await PrometheusSink.scrape(accept)
+    headers = [(b"content-type", content_type.encode("latin-1"))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _with_correlation(scope: Scope, send: Send) -> Send:

@@ -1,13 +1,26 @@
-"""JSON-lines logging to stdout, as the original gateway logs (one object per line)."""
+"""JSON-lines logging to stdout, as the original gateway logs (one object per line).
+
+Everything a serving process prints goes through here, so log shippers never meet a plain
+line: uvicorn's own loggers (via `log_config()`, which uvicorn applies in the supervisor and in
+every worker), `warnings` (captured into logging), and exceptions nobody caught — in the main
+thread, in other threads, and "exception ignored" reports (hooks below). asyncio's default
+exception handler already reports through the `asyncio` logger, so it is JSON too.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import logging.config
 import sys
+import threading
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["setup_logging"]
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["JsonFormatter", "log_config", "setup_logging"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {
     "message",
@@ -16,9 +29,15 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {
     "color_message",
 }
 
+log = logging.getLogger("ongoingai")
+
 
 class JsonFormatter(logging.Formatter):
-    """`{"time", "level", "msg", ...extra}`; exceptions as a string field."""
+    """`{"time", "level", "logger", "msg", ...extra}`; exceptions as a string field.
+
+    Every non-standard record attribute is emitted, so fields added by `extra=` or by a
+    logging filter (trace_id/span_id from the OpenTelemetry filter) appear without changes here.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record as a JSON object."""
@@ -35,16 +54,71 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["error"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            payload["stack"] = record.stack_info
         return json.dumps(payload, default=str)
 
 
+def log_config(level: str = "INFO") -> dict[str, Any]:
+    """A `logging.config.dictConfig` dict: one JSON handler on stdout, uvicorn's loggers into it.
+
+    uvicorn applies it itself (its `log_config`), in the supervisor and again in each worker
+    process it spawns, which is why it is data rather than code run once.
+    """
+    passthrough = {"handlers": [], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            "uvicorn": {**passthrough, "level": level},
+            "uvicorn.error": dict(passthrough),
+            # Off: `RequestLog` writes the contract's `request complete` line per request,
+            # and uvicorn logs access whenever this logger can reach a handler.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
 def setup_logging(level: int = logging.INFO) -> None:
-    """Send every log record to stdout as JSON (uvicorn's loggers included)."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    """Send every log record, warning and uncaught exception to stdout as JSON."""
+    logging.config.dictConfig(log_config(logging.getLevelName(level)))
+    logging.captureWarnings(True)
+    sys.excepthook = _uncaught
+    threading.excepthook = _uncaught_in_thread
+    sys.unraisablehook = _unraisable
+
+
+def _uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        return
+    log.critical("uncaught exception", exc_info=(kind, exc, tb))
+
+
+def _uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    thread = args.thread.name if args.thread is not None else ""
+    log.error(
+        "uncaught exception in thread",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        extra={"thread_name": thread},
+    )
+
+
+def _unraisable(args: sys.UnraisableHookArgs) -> None:
+    exc = args.exc_value
+    info = (type(exc), exc, args.exc_traceback) if exc is not None else None
+    log.warning(
+        args.err_msg or "exception ignored",
+        exc_info=info,
+        extra={"object": repr(args.object)},
+    )
