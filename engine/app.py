@@ -27,9 +27,14 @@ from ongoingai.engine.correlation import CORRELATION_HEADER, correlation_id
 from ongoingai.engine.paths import has_path_prefix
 from ongoingai.engine.persistence import Persistence
 from ongoingai.engine.reload import watch_config
+from ongoingai.engine.telemetry.api_span import traced_api
 from ongoingai.engine.telemetry.prometheus import PrometheusSink
+from ongoingai.engine.telemetry.setup import Telemetry
+from ongoingai.engine.version import version_string
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from ongoingai.engine.runtime import Runtime
 
 __all__ = ["GatewayApp", "create_app"]
@@ -65,14 +70,25 @@ class GatewayApp:
                 await self._proxy(scope, receive, send, snapshot)
                 return
             send = _with_correlation(scope, send)
+            tracing = self._proxy.tracing
+            if tracing is not None:
+                await traced_api(tracing, snapshot, scope, send, self._serve_api(receive))
+                return
+            await self._serve_api(receive)(scope, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    def _serve_api(self, receive: Receive) -> Callable[[Scope, Send], Awaitable[None]]:
+        async def serve(scope: Scope, send: Send) -> None:
+            snapshot = self.runtime.snapshot
             if snapshot.config.auth.enabled and has_path_prefix(scope["path"], "/api"):
                 keys = self.runtime.inputs.services.keys
                 cors = _cors_headers(self.runtime)
                 if not await admit_api_request(scope, send, snapshot, keys, cors):
                     return
             await self.api(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
+
+        return serve
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -94,8 +110,19 @@ class GatewayApp:
     async def startup(self) -> None:
         """Open storage and the upstream pool, then start watching the config."""
         services = self.runtime.inputs.services
+        config = self.runtime.boot.config
+        services.telemetry = Telemetry.create(
+            config.observability.otel, version_string(), lambda: services.trace_writer
+        )
+        if services.telemetry is not None:
+            services.telemetry.install_log_filter()
+            self._proxy.tracing = services.telemetry.tracing
         if self._storage:
-            services.persistence = await Persistence.open(self.runtime.boot.config)
+            services.persistence = await Persistence.open(config)
+            if services.telemetry is not None:
+                services.telemetry.attach_writer(
+                    services.persistence.writer, config.storage.driver.strip()
+                )
             services.keys = KeyDirectory(
                 services.persistence.keys, lambda: self.runtime.snapshot.config.auth
             )
@@ -122,6 +149,12 @@ class GatewayApp:
         if services.persistence is not None:
             await services.persistence.close()
             services.persistence = None
+        self._proxy.tracing = None
+        if services.telemetry is not None:
+            # Blocking flush (bounded by the export timeout): the last spans and metrics of
+            # the process are worth the wait at shutdown.
+            await asyncio.to_thread(services.telemetry.shutdown)
+            services.telemetry = None
 
 
 def _scrape_requested(runtime: Runtime, path: str) -> bool:

@@ -20,6 +20,7 @@ from ongoingai.engine.stage import Respond, UpstreamResponse
 
 if TYPE_CHECKING:
     from ongoingai.engine.snapshot import PolicySnapshot
+    from ongoingai.engine.telemetry.spans import Tracing
 
 __all__ = ["ASGIApp", "Message", "ProxyHandler", "Receive", "Scope", "Send"]
 
@@ -35,7 +36,16 @@ _JSON = (b"content-type", b"application/json")
 
 
 class ProxyHandler:
-    """Runs one proxied request through its pinned snapshot's pipeline."""
+    """Runs one proxied request through its pinned snapshot's pipeline.
+
+    `tracing` is set by the app once telemetry is up; while it is None no span or context is
+    created for any request.
+    """
+
+    __slots__ = ("tracing",)
+
+    def __init__(self) -> None:
+        self.tracing: Tracing | None = None
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, snapshot: PolicySnapshot
@@ -54,16 +64,24 @@ class ProxyHandler:
             client_host=(scope.get("client") or ("",))[0] or "",
             snapshot=snapshot,
         )
-        await _read_first_body(ctx, receive)
-        outcome = await snapshot.pipeline.run(ctx)
+        tracing = self.tracing
+        if tracing is not None:
+            pattern = tracing.pattern(snapshot.providers, ctx.path)
+            ctx.otel = tracing.start_server(ctx.method, ctx.path, scope["headers"], pattern)
         try:
-            if isinstance(outcome, Respond):
-                await _send_reply(ctx, outcome, send)
-            else:
-                await _stream(ctx, outcome, receive, send)
+            await _read_first_body(ctx, receive)
+            outcome = await snapshot.pipeline.run(ctx)
+            try:
+                if isinstance(outcome, Respond):
+                    await _send_reply(ctx, outcome, send)
+                else:
+                    await _stream(ctx, outcome, receive, send)
+            finally:
+                ctx.completed_ns = time.time_ns()
+                await snapshot.pipeline.complete(ctx)
         finally:
-            ctx.completed_ns = time.time_ns()
-            await snapshot.pipeline.complete(ctx)
+            if ctx.otel is not None:
+                ctx.otel.finish(ctx)
 
 
 def _with_correlation(raw: list[tuple[bytes, bytes]], corr: str) -> list[tuple[bytes, bytes]]:

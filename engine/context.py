@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ongoingai.engine.models.rbac import RouteRule
     from ongoingai.engine.snapshot import PolicySnapshot
     from ongoingai.engine.stage import Respond
+    from ongoingai.engine.telemetry.spans import RequestSpans
     from ongoingai.engine.usage import Usage
 
 __all__ = ["Headers", "RequestContext", "Route"]
@@ -95,6 +96,7 @@ class RequestContext:
     metering: object | None = None  # the meter stage's per-request state (its own type)
     capture: object | None = None  # the capture stage's per-request state (its own type)
     redaction: object | None = None  # the redact stage's RedactionDecision (its own type)
+    otel: RequestSpans | None = None  # this request's spans; None unless tracing is on
 
     @property
     def workspace_id(self) -> str:

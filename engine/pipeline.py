@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from ongoingai.engine.errors import GatewayError, InternalError
 from ongoingai.engine.paths import has_path_prefix
 from ongoingai.engine.stage import Continue, Respond, StageSpec, UpstreamResponse, When
+from ongoingai.engine.telemetry.labels import GROUP_OF_STAGE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ongoingai.engine.context import RequestContext
+    from ongoingai.engine.telemetry.spans import RequestSpans
 
 __all__ = ["BoundStage", "Pipeline"]
 
@@ -89,29 +91,55 @@ class Pipeline:
 
     async def run(self, ctx: RequestContext) -> Respond | UpstreamResponse:
         """Run request-phase stages in order until one answers."""
+        spans = ctx.otel
+        if spans is not None:
+            return await self._run_traced(ctx, spans)
         for bound in self._request:
             if not applies(bound.spec.when, ctx):
                 continue
-            if bound.terminal and self._before_forward:
-                await self._prepare_forward(ctx)
-            try:
-                outcome = await bound.stage.on_request(ctx)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a reply or is skipped
-                reply = _failure(bound, exc, ctx)
-                if reply is None:
-                    continue
-                outcome = reply
-            if isinstance(outcome, Continue):
+            answer = await self._step(bound, ctx)
+            if answer is not None:
+                return answer
+        return _no_answer(ctx)
+
+    async def _run_traced(
+        self, ctx: RequestContext, spans: RequestSpans
+    ) -> Respond | UpstreamResponse:
+        """`run`, with `gateway.auth` / `gateway.route` spans around their stages.
+
+        A separate loop so that the untraced path does not even look up stage groups.
+        """
+        for bound in self._request:
+            if not applies(bound.spec.when, ctx):
                 continue
-            if isinstance(outcome, Respond):
-                ctx.outcome = outcome
-                return outcome
-            if isinstance(outcome, UpstreamResponse):
-                return outcome
-            raise TypeError(f"stage {bound.spec.id} returned {outcome!r}")
-        reply = Respond(500, "internal_error", "pipeline ended without a response")
-        ctx.outcome = reply
-        return reply
+            spans.enter_group(GROUP_OF_STAGE.get(getattr(bound.stage, "type_name", "")), ctx)
+            answer = await self._step(bound, ctx)
+            if answer is not None:
+                spans.leave_group(ctx, answer.status if isinstance(answer, Respond) else None)
+                return answer
+        spans.leave_group(ctx, None)
+        return _no_answer(ctx)
+
+    async def _step(
+        self, bound: BoundStage, ctx: RequestContext
+    ) -> Respond | UpstreamResponse | None:
+        """Run one stage's `on_request`; its answer, or None to go on with the next stage."""
+        if bound.terminal and self._before_forward:
+            await self._prepare_forward(ctx)
+        try:
+            outcome = await bound.stage.on_request(ctx)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a reply or is skipped
+            outcome = _failure(bound, exc, ctx)
+            if outcome is None:
+                return None
+        if isinstance(outcome, Continue):
+            return None
+        if isinstance(outcome, Respond):
+            ctx.outcome = outcome
+            return outcome
+        if isinstance(outcome, UpstreamResponse):
+            return outcome
+        raise TypeError(f"stage {bound.spec.id} returned {outcome!r}")
 
     async def _prepare_forward(self, ctx: RequestContext) -> None:
         """Run `before_forward` hooks; a failing observer never blocks the request."""
@@ -151,6 +179,12 @@ class Pipeline:
             await _run_hook(bound, ctx, "on_complete")
         for bound in self._after_complete:
             await _run_hook(bound, ctx, "after_complete")
+
+
+def _no_answer(ctx: RequestContext) -> Respond:
+    reply = Respond(500, "internal_error", "pipeline ended without a response")
+    ctx.outcome = reply
+    return reply
 
 
 async def _run_hook(bound: BoundStage, ctx: RequestContext, hook: str) -> None:

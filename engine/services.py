@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ongoingai.engine.limits import Limiter
     from ongoingai.engine.persistence import Persistence
     from ongoingai.engine.storage import TraceWriter
+    from ongoingai.engine.telemetry.setup import Telemetry
 
 __all__ = ["Services"]
 
@@ -29,6 +30,8 @@ class Services:
     # Rate windows and daily ledgers: created by the `limit` stage on first use, kept here so
     # they outlive the stage instances a hot reload replaces.
     limiter: Limiter | None = None
+    # OpenTelemetry providers and metrics sinks; None when `observability.otel` is off.
+    telemetry: Telemetry | None = None
 
     @property
     def trace_writer(self) -> TraceWriter | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
+from opentelemetry.trace import Status, StatusCode
 from pydantic import BaseModel, ConfigDict
 from yarl import URL
 
@@ -19,6 +20,8 @@ from ongoingai.engine.stage import OnError, Outcome, UpstreamResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from opentelemetry.trace import Span
 
     from ongoingai.engine.context import RequestContext
     from ongoingai.engine.services import Services
@@ -75,6 +78,8 @@ class Forward:
         if route is None:
             raise RouteNotFound(f"no provider route for {ctx.path}")
         headers = _upstream_headers(ctx)
+        # The upstream call's span (tracing on only); it carries the W3C traceparent upstream.
+        span = ctx.otel.start_client(ctx.method, headers) if ctx.otel is not None else None
         data: Any = ctx.body if ctx.body is not None else ctx.body_stream
         try:
             resp = await self._pool.session.request(
@@ -86,8 +91,10 @@ class Forward:
                 allow_redirects=False,
             )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            _end_span(span, 504)
             raise UpstreamTimeout("upstream request timed out") from exc
         except (aiohttp.ClientError, OSError) as exc:
+            _end_span(span, 502)
             raise UpstreamUnreachable("upstream request failed") from exc
         ctx.response_status = resp.status
         out = [(k, v) for k, v in resp.raw_headers if k.lower() not in _HOP_BY_HOP]
@@ -96,8 +103,18 @@ class Forward:
             resp.headers.get("content-type", "").lower().encode()
         )
         return UpstreamResponse(
-            resp.status, out, _relay(resp, ctx), _closer(resp), resp.content.at_eof
+            resp.status, out, _relay(resp, ctx), _closer(resp, span), resp.content.at_eof
         )
+
+
+def _end_span(span: Span | None, status: int) -> None:
+    """End the upstream span: it covers the call until its body is released or it failed."""
+    if span is None:
+        return
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR, f"http {status}"))
+    span.end()
 
 
 def _upstream_headers(ctx: RequestContext) -> list[tuple[str, str]]:
@@ -139,8 +156,9 @@ async def _relay(resp: aiohttp.ClientResponse, ctx: RequestContext) -> AsyncIter
             ctx.upstream_error = type(exc).__name__
 
 
-def _closer(resp: aiohttp.ClientResponse) -> Any:
+def _closer(resp: aiohttp.ClientResponse, span: Span | None) -> Any:
     async def close() -> None:
+        _end_span(span, resp.status)
         # A fully read body returns its connection to the pool; otherwise the connection is
         # closed, which also cancels the upstream generation.
         if resp.content.at_eof():

@@ -14,8 +14,10 @@ import random
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from opentelemetry.trace import Status, StatusCode
 from pydantic import BaseModel, ConfigDict
 
+from ongoingai.engine.telemetry.labels import exchange_of, scope_of
 from ongoingai.engine.trace import TraceRecord
 from ongoingai.engine.usage import Usage
 from ongoingai.stages.capture import CaptureState
@@ -24,6 +26,7 @@ from ongoingai.stages.redact import RedactionDecision, decision_for
 if TYPE_CHECKING:
     from ongoingai.engine.context import RequestContext
     from ongoingai.engine.stage import OnError
+    from ongoingai.engine.telemetry.setup import Telemetry
 
 __all__ = ["Record", "credential_of"]
 
@@ -67,12 +70,28 @@ class Record:
         self._suppressed = 0
 
     async def on_complete(self, ctx: RequestContext) -> None:
-        """Build and enqueue this request's trace."""
+        """Build and enqueue this request's trace; report the exchange to metrics sinks."""
         writer = getattr(self._services, "trace_writer", None)
+        telemetry: Telemetry | None = getattr(self._services, "telemetry", None)
+        scope = None
+        if telemetry is not None and telemetry.metrics:
+            scope = scope_of(ctx)
+            telemetry.metrics.exchange(exchange_of(ctx, scope))
         if writer is None:
             return
         record = build_trace(ctx)
-        if not writer.enqueue(record):
+        span = ctx.otel.child("gateway.trace.enqueue") if ctx.otel is not None else None
+        accepted = writer.enqueue(record)
+        if span is not None:
+            span.set_attribute(
+                "gateway.trace.enqueue.result", "accepted" if accepted else "dropped"
+            )
+            if not accepted:
+                span.set_status(Status(StatusCode.ERROR, "trace dropped"))
+            span.end()
+        if scope is not None and telemetry is not None:
+            telemetry.metrics.trace_enqueued(scope, record.response_status, accepted=accepted)
+        if not accepted:
             self._warn_dropped(ctx, record)
 
     def _warn_dropped(self, ctx: RequestContext, record: TraceRecord) -> None:

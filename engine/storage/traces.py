@@ -26,6 +26,7 @@ from .writes import run_write
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+    from ongoingai.engine.telemetry.writer_hooks import WriteBatch, WriterTelemetry
     from ongoingai.engine.trace import TraceRecord
 
 __all__ = ["TraceReader", "TraceWriter"]
@@ -70,6 +71,9 @@ class TraceWriter:
         self._close_result: bool | None = None
         self._task: asyncio.Task[None] | None = None
         self._counters = WriterCounters(capacity=self._capacity, store_driver=driver)
+        #: Set by the app when telemetry is on: a span and metrics per batch.
+        self.telemetry: WriterTelemetry | None = None
+        self._batch_probe: WriteBatch | None = None
 
     def start(self) -> None:
         """Start the background writer on the running event loop (once; later calls no-op)."""
@@ -132,13 +136,22 @@ class TraceWriter:
                 continue
             batch = await self._collect()
             self._inflight = len(batch)
+            telemetry = self.telemetry
+            if telemetry is not None:
+                self._batch_probe = telemetry.begin(len(batch))
+            dropped_before = self._counters.write_dropped
             try:
                 await self._write(batch)
             except Exception:  # noqa: BLE001 - logged with traceback; the loop must survive
                 _log.exception("trace writer failed on a batch; dropping it")
                 self._counters.on_write_failure("unknown")
                 self._counters.on_write_drop(len(batch), "write_batch")
+                if self._batch_probe is not None:
+                    self._batch_probe.failed("write_batch", "unknown")
             self._inflight = 0
+            probe, self._batch_probe = self._batch_probe, None
+            if probe is not None:
+                probe.end(len(batch) - (self._counters.write_dropped - dropped_before))
 
     async def _collect(self) -> list[TraceRecord]:
         """Take up to a batch, waiting at most the flush interval for it to fill."""
@@ -218,6 +231,8 @@ class TraceWriter:
             extra={"operation": operation, "failed_count": count, "error_class": error},
         )
         self._counters.on_write_drop(count, operation)
+        if self._batch_probe is not None:
+            self._batch_probe.failed(operation, error)
 
 
 _INSERT = insert(traces)
