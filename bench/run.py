@@ -13,7 +13,9 @@ only one of them under load at a time), and measures four targets:
 4. `gateway-auth`: the same with `auth.enabled` and one YAML gateway key (role developer) that
    every request carries in `X-OngoingAI-Gateway-Key`, so `authenticate` and `authorize` do
    their work; when the default pipeline has the `limit` stage, also per-key quotas far above
-   what the run uses, so the limit stage's bookkeeping is paid but never refuses.
+   what the run uses, so the limit stage's bookkeeping is paid but never refuses;
+5. `gateway-otel`: `gateway` with OpenTelemetry on (traces at sampling ratio 1 and OTLP
+   metrics every second) exporting over OTLP/HTTP to `otlp_sink.py`, which discards it all.
 
 For each, non-streaming and streaming (44 SSE events, whole body read):
 
@@ -94,7 +96,8 @@ LABELS: Final = {
     "floor": "raw ASGI + aiohttp pass-through (`bench/floor_proxy.py`)",
     "gateway": "`ongoingai serve`, default pipeline",
 }
-GATEWAY_TARGETS: Final = ("gateway", "gateway-auth")
+GATEWAY_TARGETS: Final = ("gateway", "gateway-auth", "gateway-otel")
+OTEL_DETAIL: Final = "OpenTelemetry on: every request traced, OTLP metrics every 1 s"
 BENCH_KEY_HEADER: Final = "X-OngoingAI-Gateway-Key"
 BENCH_KEY_TOKEN: Final = "ogk_bench-0000000000000000000000000000"  # a YAML key, bench only
 AUTH_YAML: Final = f"""\
@@ -609,6 +612,18 @@ async def run_all(opts: Options, tmp: Path) -> list[TargetResult]:
         auth = start("gateway-auth", cmd, cpu=opts.proxy_cpu, env=env, cwd=tmp / "gateway-auth")
         auth_url = f"http://127.0.0.1:{port}{GATEWAY_PREFIX}{CHAT_PATH}"
 
+        sink_port = free_port()
+        cmd = [py, str(BENCH_DIR / "otlp_sink.py"), "--port", str(sink_port)]
+        start("otlp-sink", cmd, cpu=opts.upstream_cpu)
+        port = free_port()
+        cmd, env = gateway_command(tmp / "gateway-otel", up_url, port)
+        env |= {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        }
+        otel = start("gateway-otel", cmd, cpu=opts.proxy_cpu, env=env, cwd=tmp / "gateway-otel")
+        otel_url = f"http://127.0.0.1:{port}{GATEWAY_PREFIX}{CHAT_PATH}"
+
         targets = [
             Target("direct", up_url + CHAT_PATH, upstream),
             Target("floor", floor_url, floor),
@@ -620,6 +635,7 @@ async def run_all(opts: Options, tmp: Path) -> list[TargetResult]:
                 label=f"the same with {auth_features(opts)} ({AUTH_DETAIL[opts.limits]})",
                 headers=((BENCH_KEY_HEADER, BENCH_KEY_TOKEN),),
             ),
+            Target("gateway-otel", otel_url, otel, label=f"`gateway` with {OTEL_DETAIL}"),
         ]
         for target in targets:
             await wait_ready(target.proc, target.request(stream=False))
@@ -678,6 +694,7 @@ def verdict(results: list[TargetResult], opts: Options) -> str:
     by = {r.name: r for r in results}
     floor, gateway, direct = by["floor"], by["gateway"], by["direct"]
     auth = by.get("gateway-auth")
+    otel = by.get("gateway-otel")
     lines = []
     for mode in MODES:
         ratio = gateway.cpu_ms(mode) / floor.cpu_ms(mode)
@@ -697,6 +714,13 @@ def verdict(results: list[TargetResult], opts: Options) -> str:
                 f"- {mode}: {auth_features(opts)} overhead vs gateway: {lat:+.3f} ms p50 added "
                 f"latency, {cpu:+.3f} CPU ms/request ({cpu * 100 / gateway.cpu_ms(mode):+.0f}%; "
                 f"gateway-auth CPU = {auth.cpu_ms(mode) / floor.cpu_ms(mode):.2f}x the floor's)"
+            )
+        if otel is not None:
+            lat = otel.latency[mode].p50_ms - gateway.latency[mode].p50_ms
+            cpu = otel.cpu_ms(mode) - gateway.cpu_ms(mode)
+            lines.append(
+                f"- {mode}: OpenTelemetry overhead vs gateway: {lat:+.3f} ms p50 added "
+                f"latency, {cpu:+.3f} CPU ms/request ({cpu * 100 / gateway.cpu_ms(mode):+.0f}%)"
             )
     return "\n".join(lines) + "\n"
 
