@@ -28,69 +28,33 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 SECTIONS = ["Summary", "Providers", "Models", "API Keys", "Recent Traces"]
 
 
-def contract_fixture() -> list[TraceRecord]:
-    """The original's report test data: two Anthropic traces at the same instant, two OpenAI."""
+CLAUDE = "claude-sonnet-4-latest"
+# The original's report test data: two Anthropic traces at the same instant, two OpenAI.
+# id, minutes after BASE, provider, model, input, output, latency ms, key hash, cost USD
+FIXTURE = [
+    ("trace-openai", 0, "openai", "gpt-4o-mini", 12, 8, 145, "key-a", "0.00015"),
+    ("trace-anthropic-1", 2, "anthropic", CLAUDE, 15, 10, 210, "key-anthropic", "0.00035"),
+    ("trace-anthropic-2", 2, "anthropic", CLAUDE, 20, 15, 190, "key-b", "0.00045"),
+    ("trace-openai-alt", 1, "openai", "gpt-4o", 5, 5, 150, "key-a", "0.00010"),
+]
 
-    def one(id_: str, minutes: int, provider: str, model: str, **fields) -> TraceRecord:
-        path = ANTHROPIC_PATH if provider == "anthropic" else OPENAI_PATH
-        return trace(
+
+def contract_fixture() -> list[TraceRecord]:
+    return [
+        trace(
             id=id_,
             timestamp=BASE + minutes * MINUTE,
             provider=provider,
             model=model,
-            request_path=path,
-            **fields,
+            request_path=ANTHROPIC_PATH if provider == "anthropic" else OPENAI_PATH,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            total_tokens=tokens_in + tokens_out,
+            latency_ms=latency,
+            api_key_hash=key_hash,
+            estimated_cost_usd=Decimal(cost),
         )
-
-    return [
-        one(
-            "trace-openai",
-            0,
-            "openai",
-            "gpt-4o-mini",
-            input_tokens=12,
-            output_tokens=8,
-            total_tokens=20,
-            latency_ms=145,
-            api_key_hash="key-a",
-            estimated_cost_usd=Decimal("0.00015"),
-        ),
-        one(
-            "trace-anthropic-1",
-            2,
-            "anthropic",
-            "claude-sonnet-4-latest",
-            input_tokens=15,
-            output_tokens=10,
-            total_tokens=25,
-            latency_ms=210,
-            api_key_hash="key-anthropic",
-            estimated_cost_usd=Decimal("0.00035"),
-        ),
-        one(
-            "trace-anthropic-2",
-            2,
-            "anthropic",
-            "claude-sonnet-4-latest",
-            input_tokens=20,
-            output_tokens=15,
-            total_tokens=35,
-            latency_ms=190,
-            api_key_hash="key-b",
-            estimated_cost_usd=Decimal("0.00045"),
-        ),
-        one(
-            "trace-openai-alt",
-            1,
-            "openai",
-            "gpt-4o",
-            input_tokens=5,
-            output_tokens=5,
-            total_tokens=10,
-            latency_ms=150,
-            api_key_hash="key-a",
-            estimated_cost_usd=Decimal("0.00010"),
-        ),
+        for id_, minutes, provider, model, tokens_in, tokens_out, latency, key_hash, cost in FIXTURE
     ]
 
 
