@@ -1,11 +1,11 @@
 """Aligned tables and key/value blocks for operator commands read in an 80-column terminal.
 
 The original prints its tables with Go's tabwriter, one line per row however wide: a report's
-recent traces run to 150 columns and wrap into noise. Here a table that does not fit is folded
-into bands (psql's expanded display, kept tabular): the columns that fit stay on the row's
-first line and the rest continue on indented lines, the header folded the same way, so every
-column keeps its name and its alignment. Values that cannot fit even alone are cut with an
-ellipsis at the end that matters least (a path keeps its tail, a name its head).
+recent traces run to 150 columns and wrap into noise. Here a table that does not fit is folded:
+its columns are spread over the fewest lines per row that fit, continuation lines indented and
+the header folded the same way, so every column keeps its name and its alignment. A value too
+wide for a line even alone is cut with an ellipsis at the end that matters least (a path keeps
+its tail, a name its head).
 
 Stored values are attacker-influenced (a model name comes from a request body), so control
 characters are replaced before anything reaches the terminal.
@@ -86,9 +86,11 @@ def render_table(
     ellipsis: str = "…",
 ) -> list[str]:
     """Header and rows, aligned, each row folded into as few bands as fit in `width`."""
+    # No cell is wider than a continuation line, so every column fits some band.
+    limit = max(width - len(_INDENT), 1)
     cells = [
         [
-            cut(printable(value), column.max_width or len(value), column.keep, ellipsis)
+            cut(printable(value), min(column.max_width or limit, limit), column.keep, ellipsis)
             for value, column in zip(row, columns, strict=True)
         ]
         for row in rows
@@ -98,13 +100,6 @@ def render_table(
         for i, column in enumerate(columns)
     ]
     bands = _bands(widths, width)
-    for band_index, band in enumerate(bands):
-        room = width - (len(_INDENT) if band_index else 0)
-        for i in band:
-            if widths[i] > room:  # a column too wide even alone on its line
-                widths[i] = room
-                for row in cells:
-                    row[i] = cut(row[i], room, columns[i].keep, ellipsis)
     headers = [column.header for column in columns]
     lines: list[str] = []
     for row in (headers, *cells):
@@ -118,7 +113,7 @@ def _bands(widths: Sequence[int], width: int) -> list[list[int]]:
     """Column indexes per line: the fewest lines that fit, the widest line as short as can be.
 
     Balanced rather than greedy, so a folded table does not leave one column alone on its
-    continuation line. A column wider than a line is cut later; here it gets a line to itself.
+    continuation line.
     """
     n = len(widths)
     for count in range(1, n + 1):

@@ -32,7 +32,16 @@ def test_a_value_wider_than_a_line_is_cut_at_the_end_that_matters_least():
 
     lines = render_table(columns, [["/a/b/c/d/e/f/g/h/i", "n" * 30]], width=12)
 
-    assert lines == ["PATH", "  NAME", "…d/e/f/g/h/i", "  nnnnnnnnn…"]
+    # cut to the width of a continuation line, wherever the column lands
+    assert lines == ["PATH", "  NAME", "…e/f/g/h/i", "  nnnnnnnnn…"]
+
+
+def test_one_value_too_wide_does_not_spread_the_other_columns_one_per_line():
+    columns = [Column("A"), Column("B"), Column("PATH", keep="tail"), Column("C"), Column("D")]
+
+    lines = render_table(columns, [["a", "b", "/" + "p" * 50, "c", "d"]], width=20)
+
+    assert lines == ["A  B", "  PATH", "  C  D", "a  b", "  …ppppppppppppppppp", "  c  d"]
 
 
 def test_max_width_shortens_every_cell_of_a_column():
