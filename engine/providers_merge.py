@@ -18,35 +18,56 @@ from ongoingai.engine.problems import Problem
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from ongoingai.engine.config import GatewayConfig
     from ongoingai.engine.config_load import LoadedConfig
     from ongoingai.engine.policy_files import PolicyFile
 
-__all__ = ["merge_providers"]
+__all__ = ["layer_providers", "merge_providers"]
 
 _REQUIRED_NEW = ("prefix", "upstream", "dialect")
+
+
+def layer_providers(
+    files: list[PolicyFile], config: GatewayConfig
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Provider data by name, unchecked: files in order (a later name wins), then overrides.
+
+    The one place the layering rule lives, so the snapshot build and the commands that only
+    need addresses (`shell-init`, `wrap`, `doctor`, which must work on a config that does not
+    validate) cannot disagree about which prefix and upstream a provider ends up with.
+
+    Returns:
+        The merged fields per provider name, and for each provider that only `ongoingai.yaml`
+        declares but leaves incomplete, the required fields it is missing (that provider is
+        left out of the merged data).
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for f in files:
+        data = {k: v for k, v in f.data.items() if k not in ("kind", "version")}
+        merged[data["name"]] = data
+    incomplete: dict[str, list[str]] = {}
+    for name, override in config.providers.items():
+        fields = override.model_dump(exclude_none=True)
+        if name not in merged:
+            missing = [k for k in _REQUIRED_NEW if k not in fields]
+            if missing:
+                incomplete[name] = missing
+                continue
+            merged[name] = {"name": name}
+        merged[name].update(fields)
+    return merged, incomplete
 
 
 def merge_providers(
     files: list[PolicyFile], loaded: LoadedConfig, problems: list[Problem]
 ) -> tuple[Provider, ...] | None:
     """Merge and check providers; append problems and return None when any is invalid."""
-    merged: dict[str, dict[str, Any]] = {}
-    origin: dict[str, PolicyFile] = {}
-    for f in files:
-        data = {k: v for k, v in f.data.items() if k not in ("kind", "version")}
-        merged[data["name"]] = data
-        origin[data["name"]] = f
+    origin = {str(f.data["name"]): f for f in files}
     before = len(problems)
-    for name, override in loaded.config.providers.items():
-        fields = override.model_dump(exclude_none=True)
-        if name not in merged:
-            missing = [k for k in _REQUIRED_NEW if k not in fields]
-            if missing:
-                msg = f'new provider "{name}" must set {", ".join(missing)}'
-                problems.append(_locate(loaded, name, None, msg, origin))
-                continue
-            merged[name] = {"name": name}
-        merged[name].update(fields)
+    merged, incomplete = layer_providers(files, loaded.config)
+    for name, missing in incomplete.items():
+        msg = f'new provider "{name}" must set {", ".join(missing)}'
+        problems.append(_locate(loaded, name, None, msg, origin))
     for name, data in merged.items():
         for field, message in _check(name, data):
             problems.append(_locate(loaded, name, field, message, origin))
