@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ongoingai.engine import cli_keys, cli_report
+from ongoingai.engine import cli_keys, cli_report, cli_shell
 from ongoingai.engine.registry import builtin_registry
 from ongoingai.engine.schemas import SchemaSet
 from ongoingai.engine.services import Services
@@ -38,7 +38,11 @@ class _Command(Protocol):
 
 
 #: Commands that live in their own modules (each sets `run` on its parser).
-_COMMANDS: tuple[_Command, ...] = (cli_keys, cli_report)
+_COMMANDS: tuple[_Command, ...] = (
+    cli_keys,
+    cli_report,
+    cli_shell,
+)
 
 
 class _Parser(argparse.ArgumentParser):
