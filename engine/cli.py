@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ongoingai.engine import cli_diagnostics, cli_keys, cli_report, cli_shell
+from ongoingai.engine import cli_diagnostics, cli_doctor, cli_keys, cli_report, cli_shell
 from ongoingai.engine.registry import builtin_registry
 from ongoingai.engine.schemas import SchemaSet
 from ongoingai.engine.services import Services
@@ -43,6 +43,7 @@ _COMMANDS: tuple[_Command, ...] = (
     cli_report,
     cli_shell,
     cli_diagnostics,
+    cli_doctor,
 )
 
 
