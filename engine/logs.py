@@ -9,10 +9,14 @@ exception handler already reports through the `asyncio` logger, so it is JSON to
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import logging
 import logging.config
+import logging.handlers
+import multiprocessing.util
+import queue
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["JsonFormatter", "log_config", "setup_logging"]
+__all__ = ["BackgroundStdoutHandler", "JsonFormatter", "log_config", "setup_logging"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {
     "message",
@@ -59,6 +63,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class BackgroundStdoutHandler(logging.handlers.QueueHandler):
+    """Formats each record where it is logged, writes it to stdout from a background thread.
+
+    A request's log line must never wait on a slow or full stdout pipe in the event loop: the
+    JSON line is built in the caller (so span ids and exception text are those of the moment),
+    queued, and written by a listener thread; the queue is drained at exit.
+    """
+
+    def __init__(self) -> None:
+        line_queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        super().__init__(line_queue)
+        out = logging.StreamHandler(sys.stdout)
+        out.setFormatter(logging.Formatter("%(message)s"))
+        self._listener = logging.handlers.QueueListener(line_queue, out)
+        self._listener.start()
+        atexit.register(self._stop)
+        # uvicorn's workers are multiprocessing children, which exit without running atexit
+        # handlers but do run multiprocessing's finalizers.
+        multiprocessing.util.Finalize(None, self._stop, exitpriority=100)
+
+    def _stop(self) -> None:
+        if self._listener._thread is not None:  # stop() twice would block on a dead thread
+            self._listener.stop()
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer thread."""
+        self._stop()
+        super().close()
+
+
 def log_config(level: str = "INFO") -> dict[str, Any]:
     """A `logging.config.dictConfig` dict: one JSON handler on stdout, uvicorn's loggers into it.
 
@@ -72,9 +106,8 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {
             "stdout": {
-                "class": "logging.StreamHandler",
+                "()": BackgroundStdoutHandler,
                 "formatter": "json",
-                "stream": "ext://sys.stdout",
             }
         },
         "root": {"handlers": ["stdout"], "level": level},

@@ -8,6 +8,7 @@ permission) is tried on one concrete request for every route rule.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import anthropic
@@ -72,6 +73,20 @@ def _request(client: httpx.Client, rule: RouteRule, key_id: str | None) -> httpx
     if body is not None:
         headers["Content-Type"] = "application/json"
     return client.request(method, path, headers=headers, content=body)
+
+
+def _audit_events(gateway: GatewayProcess, needle: str) -> list[dict[str, object]]:
+    """The deny events mentioning `needle`, once the (asynchronous) log has written them."""
+    deadline = time.monotonic() + 5
+    while True:
+        events = [
+            json.loads(line)
+            for line in gateway.log().splitlines()
+            if line.startswith("{") and needle in line and "audit gateway auth deny" in line
+        ]
+        if events or time.monotonic() > deadline:
+            return events
+        time.sleep(0.05)
 
 
 def _granted(key_id: str) -> frozenset[str]:
@@ -240,11 +255,7 @@ def test_a_denial_is_an_audit_event_with_the_callers_identity(
             "X-Request-ID": "audit-viewer-1",
         },
     )
-    events = [
-        json.loads(line)
-        for line in gateway.log().splitlines()
-        if line.startswith("{") and "audit-viewer-1" in line and "audit gateway auth deny" in line
-    ]
+    events = _audit_events(gateway, "audit-viewer-1")
     assert len(events) == 1
     event = events[0]
     assert event["audit_action"] == "gateway_auth"
@@ -267,9 +278,5 @@ def test_a_minted_correlation_id_is_the_same_in_the_response_and_the_audit_event
     response = client.get("/api/gateway-keys", headers={GATEWAY_HEADER: token("viewer-a")})
     assert response.status_code == 403
     corr = response.headers["x-ongoingai-correlation-id"]
-    events = [
-        json.loads(line)
-        for line in gateway.log().splitlines()
-        if line.startswith("{") and corr in line and "audit gateway auth deny" in line
-    ]
+    events = _audit_events(gateway, corr)
     assert [e["correlation_id"] for e in events] == [corr]
