@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Lineage",
+    "coerce_bool",
     "coerce_int",
     "lineage_of",
     "sort_lineage",
@@ -47,6 +48,21 @@ def coerce_int(value: Any) -> int | None:
             return int(text)
         except ValueError:
             return None
+    return None
+
+
+def coerce_bool(value: Any) -> bool | None:
+    """A boolean from metadata as the original reads it (§4.7).
+
+    Bools, or the strings `true`/`false` in any case and with spaces around (clients that
+    write metadata by hand often quote them); None for anything else.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
     return None
 
 
@@ -83,7 +99,7 @@ def lineage_of(record: TraceRecord) -> Lineage:
     """Read a trace's lineage from its metadata (group falls back to `trace_group_id`)."""
     meta = record.metadata
     seq = coerce_int(meta.get("lineage_checkpoint_seq")) or 0
-    immutable = meta.get("lineage_immutable")
+    immutable = coerce_bool(meta.get("lineage_immutable"))
     return Lineage(
         group_id=_text(meta, "lineage_group_id") or record.trace_group_id.strip(),
         thread_id=_text(meta, "lineage_thread_id"),
@@ -91,7 +107,7 @@ def lineage_of(record: TraceRecord) -> Lineage:
         checkpoint_id=_text(meta, "lineage_checkpoint_id") or record.id,
         parent_checkpoint_id=_text(meta, "lineage_parent_checkpoint_id"),
         checkpoint_seq=max(seq, 0),
-        immutable=immutable if isinstance(immutable, bool) else True,
+        immutable=True if immutable is None else immutable,
     )
 
 

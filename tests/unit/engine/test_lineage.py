@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ongoingai.engine.lineage import coerce_int, lineage_of, sort_lineage
+from ongoingai.engine.lineage import coerce_bool, coerce_int, lineage_of, sort_lineage
 from ongoingai.engine.trace import TraceRecord
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -117,3 +117,24 @@ def test_lineage_of_defaults_checkpoint_to_the_trace_and_group_to_the_column():
 )
 def test_coerce_int(value, expected):
     assert coerce_int(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (False, False),
+        (" TRUE ", True),
+        ("false", False),
+        ("yes", None),
+        (1, None),
+        (None, None),
+    ],
+)
+def test_coerce_bool(value, expected):
+    assert coerce_bool(value) is expected
+
+
+def test_a_quoted_false_makes_a_checkpoint_mutable():
+    assert lineage_of(_trace("m", lineage_immutable="False")).immutable is False
+    assert lineage_of(_trace("m", lineage_immutable="maybe")).immutable is True
