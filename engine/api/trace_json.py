@@ -15,7 +15,7 @@ from ongoingai.engine.timefmt import format_rfc3339
 if TYPE_CHECKING:
     from ongoingai.engine.trace import TraceRecord
 
-__all__ = ["checkpoint_json", "detail_json", "summary_json"]
+__all__ = ["checkpoint_json", "detail_json", "key_sorted", "summary_json"]
 
 
 def _created_at(record: TraceRecord) -> str:
@@ -68,22 +68,22 @@ def detail_json(record: TraceRecord) -> dict[str, Any]:
     body["lineage"] = lineage_of(record).as_json()
     for key in ("request_headers", "request_body", "response_headers", "response_body"):
         if value := getattr(record, key):
-            body[key] = _key_sorted(value)
+            body[key] = key_sorted(value)
     if record.metadata:
-        body["metadata"] = _key_sorted(record.metadata)
+        body["metadata"] = key_sorted(record.metadata)
     return body
 
 
-def _key_sorted(value: Any) -> Any:
+def key_sorted(value: Any) -> Any:
     """Objects with sorted keys, as the original marshals them.
 
     PostgreSQL's JSONB returns keys in its own storage order and SQLite's text returns them
     as written; sorting makes both backends (and every read) give the same bytes.
     """
     if isinstance(value, dict):
-        return {key: _key_sorted(value[key]) for key in sorted(value)}
+        return {key: key_sorted(value[key]) for key in sorted(value)}
     if isinstance(value, list):
-        return [_key_sorted(item) for item in value]
+        return [key_sorted(item) for item in value]
     return value
 
 

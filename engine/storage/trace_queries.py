@@ -44,15 +44,22 @@ class TraceQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def page(self, f: TraceFilter, limit: int, cursor: Cursor | None = None) -> TracePage:
-        """Up to `limit` traces after `cursor` (bodies and headers left out)."""
+    async def page(
+        self, f: TraceFilter, limit: int, cursor: Cursor | None = None, *, full: bool = False
+    ) -> TracePage:
+        """Up to `limit` traces after `cursor`; bodies and headers left out unless `full`.
+
+        `full` is for readers that need the content of each row (the `debug` chain digests
+        and diffs it a page at a time); the trace list never asks for it, as a page of
+        captured bodies can weigh hundreds of megabytes.
+        """
         terms = conditions(f)
         if cursor is not None:
             created = bindparam("cursor_created_at", cursor.created_at, type_=UtcDateTime())
             after = bindparam("cursor_id", cursor.id, type_=Text())
             terms.append(tuple_(traces.c.created_at, traces.c.id) < tuple_(created, after))
         query = (
-            select(*_SUMMARY_COLUMNS)
+            select(*(traces.c if full else _SUMMARY_COLUMNS))
             .where(and_(True, *terms))
             .order_by(traces.c.created_at.desc(), traces.c.id.desc())
             .limit(limit + 1)
