@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ongoingai.engine import cli_diagnostics, cli_doctor, cli_keys, cli_report, cli_shell
+from ongoingai.engine import (
+    cli_debug,
+    cli_diagnostics,
+    cli_doctor,
+    cli_keys,
+    cli_report,
+    cli_shell,
+)
 from ongoingai.engine.registry import builtin_registry
 from ongoingai.engine.schemas import SchemaSet
 from ongoingai.engine.services import Services
@@ -44,6 +51,7 @@ _COMMANDS: tuple[_Command, ...] = (
     cli_shell,
     cli_diagnostics,
     cli_doctor,
+    cli_debug,
 )
 
 
