@@ -9,10 +9,11 @@ configured storage directly (the server need not run), applying migrations as th
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ongoingai.engine.config_load import load_config_lenient
 from ongoingai.engine.schemas import SchemaSet
@@ -27,11 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CliFailure",
+    "ellipsis_for",
+    "first_line",
     "load_validated_config",
     "normalize_format",
     "open_storage",
     "run_cli",
     "write_json",
+    "write_output",
 ]
 
 
@@ -113,3 +117,40 @@ async def open_storage(config: GatewayConfig) -> AsyncIterator[AsyncEngine]:
 def write_json(document: Any) -> None:
     """2-space indented JSON and a newline on stdout (contract §1)."""
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message, first line (SQLAlchemy appends the statement after it)."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    return text[0] if text else type(original).__name__
+
+
+def ellipsis_for(stream: TextIO) -> str:
+    """`…` where the stream can encode it, `...` where it cannot (a latin-1 console)."""
+    try:
+        "…".encode(stream.encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return "..."
+    return "…"
+
+
+def write_output(render: Callable[[str], str], what: str) -> None:
+    """Write `render(ellipsis)` to stdout; a closed or broken stdout is CliFailure(1).
+
+    Stored text may be any Unicode, so what the console cannot encode is escaped rather than
+    failing half-way. After a failed write stdout points at /dev/null, so the interpreter's
+    final flush cannot fail again with its own traceback-like warning.
+    """
+    stream = sys.stdout
+    try:
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+        stream.write(render(ellipsis_for(stream)))
+        stream.flush()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        raise CliFailure(f"failed to write {what}: {first_line(exc)}") from None

@@ -12,20 +12,19 @@ gets the same message from both gateways.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
-import os
+import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from ongoingai.engine.cli_common import (
     CliFailure,
+    first_line,
     load_validated_config,
     normalize_format,
     open_storage,
     run_cli,
-    write_json,
+    write_output,
 )
 
 if TYPE_CHECKING:
@@ -142,13 +141,6 @@ def _debug(args: argparse.Namespace) -> int:
     return 0
 
 
-def _first_line(exc: BaseException) -> str:
-    """The driver's own message, first line (SQLAlchemy appends the statement after it)."""
-    original = getattr(exc, "orig", None) or exc
-    text = str(original).strip()
-    return text.splitlines()[0] if text else type(original).__name__
-
-
 async def _read(config: GatewayConfig, selection: Selection, options: Options) -> DebugDocument:
     """Open storage, resolve the source, read its chain and build the document.
 
@@ -178,12 +170,12 @@ async def _read(config: GatewayConfig, selection: Selection, options: Options) -
         except NoTraces:
             raise CliFailure("no traces found in storage") from None
         except failures as exc:
-            raise CliFailure(f"failed to resolve source trace: {_first_line(exc)}") from None
+            raise CliFailure(f"failed to resolve source trace: {first_line(exc)}") from None
         progress = Progress(sys.stderr)
         try:
             chain = await read_chain(queries, source, selection, options, progress.update)
         except failures as exc:
-            raise CliFailure(f"failed to build debug chain: {_first_line(exc)}") from None
+            raise CliFailure(f"failed to build debug chain: {first_line(exc)}") from None
         finally:
             progress.done()
     return build_document(selection, options, source, chain)
@@ -193,35 +185,7 @@ def _write_output(document: DebugDocument, fmt: str) -> None:
     """Print the document; a closed or failing stdout is exit 1, not a traceback."""
     from ongoingai.engine.debugchain import render_text
 
-    try:
-        if fmt == "json":
-            write_json(document.as_json())
-        else:
-            _tolerate_unencodable(sys.stdout)
-            sys.stdout.write(render_text(document, ellipsis=_ellipsis(sys.stdout)))
-        sys.stdout.flush()
-    except OSError as exc:
-        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
-        with contextlib.suppress(OSError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        raise CliFailure(f"failed to write debug output: {_first_line(exc)}") from None
-
-
-def _tolerate_unencodable(stream: TextIO) -> None:
-    """Escape what the console cannot encode instead of failing half-way through the output.
-
-    Stored text may be any Unicode; a latin-1 or ASCII console should still get every line.
-    """
-    if isinstance(stream, io.TextIOWrapper):
-        stream.reconfigure(errors="backslashreplace")
-
-
-def _ellipsis(stream: TextIO) -> str:
-    """`…` where the stream can encode it, `...` where it cannot (a latin-1 console)."""
-    try:
-        "…".encode(stream.encoding or "ascii")
-    except (LookupError, UnicodeEncodeError):
-        return "..."
-    return "…"
+    if fmt == "json":
+        write_output(lambda _: json.dumps(document.as_json(), indent=2) + "\n", "debug output")
+    else:
+        write_output(lambda ellipsis: render_text(document, ellipsis=ellipsis), "debug output")

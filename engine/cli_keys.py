@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ongoingai.engine.cli_common import first_line
 from ongoingai.engine.config_load import ConfigInvalid, load_config
 from ongoingai.engine.schemas import SchemaSet
 
@@ -136,7 +137,7 @@ async def _act(command: str, args: argparse.Namespace, config: GatewayConfig) ->
         try:
             await apply_migrations(engine)
         except (SQLAlchemyError, OSError) as exc:
-            detail = _first_line(exc)
+            detail = first_line(exc)
             raise _Failed(f"failed to initialize {driver} storage ({target}): {detail}") from None
         lifecycle = KeyLifecycle(GatewayKeyStore(engine), config.auth.keys)
         try:
@@ -145,7 +146,7 @@ async def _act(command: str, args: argparse.Namespace, config: GatewayConfig) ->
             # A value no key could have (a short token, an empty id) is a usage error.
             raise _Failed(str(exc), 2 if isinstance(exc, ValueError) else 1) from None
         except (SQLAlchemyError, OSError) as exc:
-            raise _Failed(f"failed to {command} gateway keys: {_first_line(exc)}") from None
+            raise _Failed(f"failed to {command} gateway keys: {first_line(exc)}") from None
     finally:
         await engine.dispose()
 
@@ -257,10 +258,3 @@ def _last_use(listed: ListedKey) -> str:
 
 def _day(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d") if moment is not None else "-"
-
-
-def _first_line(exc: BaseException) -> str:
-    """The driver's own message, first line (SQLAlchemy appends the statement after it)."""
-    original = getattr(exc, "orig", None) or exc
-    text = str(original).strip().splitlines()
-    return text[0] if text else type(original).__name__

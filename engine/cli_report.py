@@ -16,18 +16,20 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import os
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ongoingai.engine.cli_common import (
     CliFailure,
+    ellipsis_for,
+    first_line,
     load_validated_config,
     normalize_format,
     open_storage,
     run_cli,
-    write_json,
+    write_output,
 )
 from ongoingai.engine.cli_report_build import (
     ReportData,
@@ -103,7 +105,7 @@ def _report(args: argparse.Namespace) -> int:
         end=end,
         limit=args.limit,
     )
-    with _status(sys.stderr, f"reading traces{_ellipsis(sys.stderr)}"):
+    with _status(sys.stderr, f"reading traces{ellipsis_for(sys.stderr)}"):
         report = asyncio.run(_read(config, options))
     _write(report, fmt)
     return 0
@@ -138,7 +140,7 @@ async def _query(engine: AsyncEngine, options: ReportOptions) -> ReportData:
             cost_series = group.create_task(analytics.cost_series(f, "provider", "day"))
             recent = group.create_task(TraceQueries(engine).page(f, options.limit))
     except* (SQLAlchemyError, OSError) as failed:
-        raise CliFailure(f"failed to build report: {_first_line(failed.exceptions[0])}") from None
+        raise CliFailure(f"failed to build report: {first_line(failed.exceptions[0])}") from None
     return ReportData(
         usage=usage.result(),
         cost_nanousd=cost.result(),
@@ -154,19 +156,10 @@ def _write(report: Report, fmt: str) -> None:
     """Print the report; a closed or full stdout is the contract's write failure (exit 1)."""
     from ongoingai.engine.cli_report_text import render_text
 
-    try:
-        if fmt == "json":
-            write_json(report)
-        else:
-            sys.stdout.write(render_text(report, ellipsis=_ellipsis(sys.stdout)))
-        sys.stdout.flush()
-    except OSError as exc:
-        # Python would flush stdout again at exit and print its own traceback-like warning.
-        with contextlib.suppress(OSError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        raise CliFailure(f"failed to write report: {_first_line(exc)}") from None
+    if fmt == "json":
+        write_output(lambda _: json.dumps(report, indent=2) + "\n", "report")
+    else:
+        write_output(lambda ellipsis: render_text(report, ellipsis=ellipsis), "report")
 
 
 @contextlib.contextmanager
@@ -189,19 +182,3 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (OSError, ValueError):  # closed or detached
         return False
-
-
-def _ellipsis(stream: TextIO) -> str:
-    """`…` where the stream can encode it, `...` where it cannot (a latin-1 console)."""
-    try:
-        "…".encode(stream.encoding or "ascii")
-    except (LookupError, UnicodeEncodeError):
-        return "..."
-    return "…"
-
-
-def _first_line(exc: BaseException) -> str:
-    """The driver's own message, first line (SQLAlchemy appends the statement after it)."""
-    original = getattr(exc, "orig", None) or exc
-    text = str(original).strip().splitlines()
-    return text[0] if text else type(original).__name__

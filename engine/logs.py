@@ -10,11 +10,11 @@ exception handler already reports through the `asyncio` logger, so it is JSON to
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import json
 import logging
 import logging.config
-import logging.handlers
 import multiprocessing.util
 import queue
 import sys
@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["BackgroundStdoutHandler", "JsonFormatter", "log_config", "setup_logging"]
+__all__ = [
+    "BackgroundStdoutHandler",
+    "JsonFormatter",
+    "log_config",
+    "setup_logging",
+    "write_line",
+]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {
     "message",
@@ -63,34 +69,79 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-class BackgroundStdoutHandler(logging.handlers.QueueHandler):
-    """Formats each record where it is logged, writes it to stdout from a background thread.
+class _LineWriter:
+    """One background thread that writes queued lines to stdout, many per write.
 
-    A request's log line must never wait on a slow or full stdout pipe in the event loop: the
-    JSON line is built in the caller (so span ids and exception text are those of the moment),
-    queued, and written by a listener thread; the queue is drained at exit.
+    Under load a line per request would be a write syscall per request; the thread drains
+    whatever is queued and writes it at once. Lines are complete JSON objects, so batching
+    never splits one. Drained at interpreter exit and at multiprocessing worker exit (uvicorn's
+    workers run multiprocessing's finalizers, not atexit handlers).
     """
 
     def __init__(self) -> None:
-        line_queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        super().__init__(line_queue)
-        out = logging.StreamHandler(sys.stdout)
-        out.setFormatter(logging.Formatter("%(message)s"))
-        self._listener = logging.handlers.QueueListener(line_queue, out)
-        self._listener.start()
-        atexit.register(self._stop)
-        # uvicorn's workers are multiprocessing children, which exit without running atexit
-        # handlers but do run multiprocessing's finalizers.
-        multiprocessing.util.Finalize(None, self._stop, exitpriority=100)
+        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self.stop)
+        multiprocessing.util.Finalize(None, self.stop, exitpriority=100)
 
-    def _stop(self) -> None:
-        if self._listener._thread is not None:  # stop() twice would block on a dead thread
-            self._listener.stop()
+    def put(self, line: str) -> None:
+        """Queue one line (without its newline); never blocks."""
+        self._lines.put(line)
 
-    def close(self) -> None:
-        """Write what is queued, then stop the writer thread."""
-        self._stop()
-        super().close()
+    def _run(self) -> None:
+        lines = self._lines
+        while True:
+            first = lines.get()
+            batch = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 1024:
+                    batch.append(lines.get_nowait())
+            done = None in batch
+            text = "".join(f"{line}\n" for line in batch if line is not None)
+            with contextlib.suppress(OSError, ValueError):  # stdout closed: nothing to do
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            if done:
+                return
+
+    def stop(self) -> None:
+        """Write everything queued, then end the thread (idempotent)."""
+        if self._thread.is_alive():
+            self._lines.put(None)
+            self._thread.join(timeout=5)
+
+
+_writer: _LineWriter | None = None
+_writer_lock = threading.Lock()
+
+
+def write_line(line: str) -> None:
+    """Queue one finished JSON line for stdout (the request log's fast path)."""
+    global _writer
+    writer = _writer
+    if writer is None:
+        with _writer_lock:
+            if _writer is None:
+                _writer = _LineWriter()
+            writer = _writer
+    writer.put(line)
+
+
+class BackgroundStdoutHandler(logging.Handler):
+    """Formats each record where it is logged, writes it to stdout from a background thread.
+
+    A request's log line must never wait on a slow or full stdout pipe in the event loop: the
+    JSON line is built in the caller (so span ids and exception text are those of the moment)
+    and queued for the process's writer thread.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format in the caller, write in the background."""
+        try:
+            write_line(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)
 
 
 def log_config(level: str = "INFO") -> dict[str, Any]:
