@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import logging.config
@@ -112,20 +113,15 @@ class _LineWriter:
             self._thread.join(timeout=5)
 
 
-_writer: _LineWriter | None = None
-_writer_lock = threading.Lock()
+@functools.cache
+def _writer() -> _LineWriter:
+    """The process's writer thread, started on first use (a racing second one is harmless)."""
+    return _LineWriter()
 
 
 def write_line(line: str) -> None:
     """Queue one finished JSON line for stdout (the request log's fast path)."""
-    global _writer
-    writer = _writer
-    if writer is None:
-        with _writer_lock:
-            if _writer is None:
-                _writer = _LineWriter()
-            writer = _writer
-    writer.put(line)
+    _writer().put(line)
 
 
 class BackgroundStdoutHandler(logging.Handler):
