@@ -67,7 +67,7 @@ class ProxyHandler:
         tracing = self.tracing
         if tracing is not None:
             pattern = tracing.pattern(snapshot.providers, ctx.path)
-            ctx.otel = tracing.start_server(ctx.method, ctx.path, scope["headers"], pattern)
+            ctx.otel = tracing.start_server(scope, pattern)
         try:
             await _read_first_body(ctx, receive)
             outcome = await snapshot.pipeline.run(ctx)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ongoingai.engine.correlation import CORRELATION_HEADER
 from ongoingai.engine.logs import write_line
+from ongoingai.engine.telemetry.spans import SERVER_SPAN_KEY, log_ids
 
 if TYPE_CHECKING:
     from ongoingai.engine.asgi import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +28,11 @@ _CORR = CORRELATION_HEADER.lower().encode()
 
 
 class RequestLog:
-    """ASGI wrapper logging `correlation_id, method, path, status, latency_ms` per request."""
+    """ASGI wrapper logging `correlation_id, method, path, status, latency_ms` per request.
+
+    With tracing on, the line also carries the server span's `trace_id` / `span_id`, so a log
+    line leads to its trace in the tracing backend.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,18 +64,18 @@ class RequestLog:
             # The JSON line is built here and queued for the log writer thread directly: the
             # logging machinery (record, caller lookup, handler chain) would cost more than
             # the rest of this wrapper, on every request. Same fields as any other JSON line.
-            write_line(
-                json.dumps(
-                    {
-                        "time": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
-                        "level": "INFO",
-                        "logger": log.name,
-                        "msg": "request complete",
-                        "correlation_id": corr,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                    }
-                )
-            )
+            line = {
+                "time": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "level": "INFO",
+                "logger": log.name,
+                "msg": "request complete",
+                "correlation_id": corr,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+            span = scope.get(SERVER_SPAN_KEY)
+            if span is not None:  # tracing is on: the ids of this request's server span
+                line.update(log_ids(span))
+            write_line(json.dumps(line))

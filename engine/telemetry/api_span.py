@@ -25,7 +25,7 @@ async def traced_api(
 ) -> None:
     """Serve one API request inside a server span that records the response status."""
     pattern = tracing.pattern(snapshot.providers, scope["path"])
-    spans = tracing.start_server(scope["method"], scope["path"], scope["headers"], pattern)
+    spans = tracing.start_server(scope, pattern)
     status = 500  # what the span says when the app raised before answering
 
     async def watching(message: Message) -> None:

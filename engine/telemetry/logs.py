@@ -10,6 +10,8 @@ import logging
 
 from opentelemetry import trace
 
+from ongoingai.engine.telemetry.spans import log_ids
+
 __all__ = ["TraceIdsFilter"]
 
 
@@ -20,7 +22,5 @@ class TraceIdsFilter(logging.Filter):
         """Never drops a record; only annotates it."""
         span = trace.get_current_span()
         if span.is_recording():
-            context = span.get_span_context()
-            record.trace_id = format(context.trace_id, "032x")
-            record.span_id = format(context.span_id, "016x")
+            record.__dict__.update(log_ids(span))
         return True

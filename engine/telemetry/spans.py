@@ -23,10 +23,15 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer
 
+    from ongoingai.engine.asgi import Scope
     from ongoingai.engine.context import RequestContext
     from ongoingai.engine.models.provider import ProviderTable
 
-__all__ = ["RequestSpans", "Tracing"]
+__all__ = ["SERVER_SPAN_KEY", "RequestSpans", "Tracing", "log_ids"]
+
+#: The ASGI scope key holding the server span, so the outermost `request complete` log line
+#: (written after the span has ended and is no longer current) can carry its ids.
+SERVER_SPAN_KEY = "ongoingai.server_span"
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
@@ -52,11 +57,13 @@ class Tracing:
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
 
-    def start_server(
-        self, method: str, path: str, raw_headers: Iterable[tuple[bytes, bytes]], pattern: str
-    ) -> RequestSpans:
-        """Open the server span `<METHOD> <route pattern>`, joining the caller's W3C trace."""
-        parent = _PROPAGATOR.extract(_incoming(raw_headers))
+    def start_server(self, scope: Scope, pattern: str) -> RequestSpans:
+        """Open the server span `<METHOD> <route pattern>`, joining the caller's W3C trace.
+
+        The span is also left in the scope (`SERVER_SPAN_KEY`) for the request log line.
+        """
+        method, path = scope["method"], scope["path"]
+        parent = _PROPAGATOR.extract(_incoming(scope["headers"]))
         span = self.tracer.start_span(
             f"{method} {pattern}",
             context=parent,
@@ -67,6 +74,7 @@ class Tracing:
                 "url.path": path,
             },
         )
+        scope[SERVER_SPAN_KEY] = span
         return RequestSpans(self.tracer, span, pattern)
 
     def pattern(self, providers: ProviderTable, path: str) -> str:
@@ -176,6 +184,15 @@ class RequestSpans:
         if self._token is not None:
             otel_context.detach(self._token)  # type: ignore[arg-type]
             self._token = None
+
+
+def log_ids(span: Span) -> dict[str, str]:
+    """`trace_id` / `span_id` as the log filter writes them (lower-case hex)."""
+    context = span.get_span_context()
+    return {
+        "trace_id": format(context.trace_id, "032x"),
+        "span_id": format(context.span_id, "016x"),
+    }
 
 
 def _genai(span: Span, ctx: RequestContext, provider: str) -> None:

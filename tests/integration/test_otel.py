@@ -3,12 +3,14 @@
 The receiver decodes the protobuf requests with opentelemetry-proto; traffic comes from the
 OpenAI and Anthropic SDKs (streaming and not), with auth on and one denial. Checked: span
 names and parent/child structure, attributes, W3C propagation to the upstream and from the
-caller, metric names and attributes, and that no credential reaches any exported value.
+caller, metric names and attributes, that no credential reaches any exported value, and that
+each request's log line carries its server span's ids.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.auth.gateways import PROVIDER_KEY, auth_config, start_gateway, token
@@ -33,6 +36,7 @@ HEADER_SECRET = "password=hunter2-header-secret"
 BODY_SECRET = "sk_live_bodysecret0123456789"
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
+SPAN_KIND_SERVER = ProtoSpan.SpanKind.SPAN_KIND_SERVER
 
 
 @dataclass
@@ -305,3 +309,23 @@ def test_no_credential_reaches_any_exported_value(run: Run) -> None:
     for body in run.receiver.raw:
         for secret in secrets:
             assert secret.encode() not in body
+
+
+def test_request_lines_carry_the_server_spans_ids_and_no_credential(run: Run) -> None:
+    lines = [json.loads(line) for line in run.log.splitlines() if line.strip()]
+    servers = {
+        (s.trace_id.hex(), s.span_id.hex())
+        for s in run.receiver.spans()
+        if s.kind == SPAN_KIND_SERVER
+    }
+    requests = [line for line in lines if line["msg"] == "request complete"]
+    proxied = [line for line in requests if line["path"].startswith(("/openai/", "/anthropic/"))]
+    assert len(proxied) == 6
+    assert any(line["path"] == "/api/traces" for line in requests)
+    for line in requests:
+        assert line["correlation_id"].startswith("corr-")
+        assert (line["trace_id"], line["span_id"]) in servers, line
+    joined = [line for line in requests if line["trace_id"] == CALLER_TRACE]
+    assert len(joined) == 1 and joined[0]["path"] == "/openai/v1/chat/completions"
+    secrets = [PROVIDER_KEY, token("dev-a"), token("owner-a"), HEADER_SECRET, BODY_SECRET]
+    assert not [s for s in secrets if s in run.log]
