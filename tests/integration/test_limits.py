@@ -270,6 +270,24 @@ def test_daily_workspace_cost_refuses_every_key_of_the_workspace(
     assert _chat(gw, "key-c").status_code == 200
 
 
+def test_daily_workspace_tokens_refuse_every_key_of_the_workspace(
+    tmp_path: Path, upstream: FakeUpstream, gateways: list[GatewayProcess]
+):
+    gw = _start(tmp_path, upstream, _config(max_tokens_per_day=2 * TOKENS_PER_REQUEST))
+    gateways.append(gw)
+    assert [_chat(gw, key).status_code for key in ("key-a", "key-b")] == [200, 200]
+
+    latest = _until_midnight()
+    refused = _chat(gw, "key-b")
+    earliest = _until_midnight()
+
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "WORKSPACE_DAILY_TOKENS_EXCEEDED"
+    assert refused.json()["error"]["message"] == "daily token limit exceeded for workspace"
+    assert earliest <= _retry_after(refused) <= latest
+    assert _chat(gw, "key-c").status_code == 200  # another workspace has its own quota
+
+
 def test_daily_key_cost_is_checked_after_daily_key_tokens(
     tmp_path: Path, upstream: FakeUpstream, gateways: list[GatewayProcess]
 ):

@@ -124,6 +124,7 @@ def test_stored_keys_fail_closed_once_stale_while_yaml_keys_keep_working(
             headers={GATEWAY_HEADER: stored, "Authorization": f"Bearer {PROVIDER_KEY}"},
         )
         assert response.json()["error"]["code"] == "verification_unavailable"
+        assert response.json()["error"]["message"] == "gateway key verification unavailable"
         assert _proxy(gw, token("dev-a")) == 200  # YAML keys do not need the database
         relay.resume()
         assert _until(gw, stored, 200) < float("inf")

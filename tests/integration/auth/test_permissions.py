@@ -140,7 +140,10 @@ def test_api_denials_are_json_with_error_code_and_correlation(client: httpx.Clie
 
     wrong = client.get("/api/traces", headers={GATEWAY_HEADER: "not-a-key"})
     assert wrong.status_code == 401
-    assert wrong.json()["code"] == "invalid_gateway_key"
+    assert wrong.json() == {
+        "error": "missing or invalid gateway key",
+        "code": "invalid_gateway_key",
+    }
 
 
 def test_a_token_in_authorization_is_not_a_gateway_key(client: httpx.Client):
