@@ -7,6 +7,7 @@ read back from the database (and, for SQLite, the database file's bytes are sear
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,33 @@ def test_storage_redaction_never_blocks_traffic_and_drops_what_it_cannot_process
     assert trace.metadata["redaction_failure_semantics"] == "storage_drop_continue_proxy"
 
 
+def test_an_oversized_body_is_stored_truncated_and_redacted_and_sent_whole(
+    tmp_path: Path, upstream: FakeUpstream, sqlite_backend: Backend
+):
+    cap = 512
+    config = {"tracing": {"capture_bodies": True, "body_max_size": cap}}
+    gw = _start(tmp_path, upstream, config, sqlite_backend.env)
+    head = f"Write to {EMAIL}. " + "lorem ipsum " * 30
+    # A provider key straddles the cap: its first half must not be stored either.
+    text = head + "x" * (cap - len(head) - 80) + f" {KEY} " + "tail words " * 200
+    try:
+        reply = _chat(gw, text=text)
+        (seen,) = upstream.wait_for_requests(1)
+        (trace,) = sqlite_backend.wait_for(1)
+    finally:
+        gw.stop()
+    assert reply.choices[0].message.content  # traffic is untouched
+    assert json.loads(seen.body)["messages"][0]["content"] == text  # sent whole
+    start = seen.body.find(KEY.encode())
+    assert start < cap < start + len(KEY)  # the cap does cut through the key
+    assert len(trace.request_body.encode()) <= cap
+    assert EMAIL not in trace.request_body and "[EMAIL_REDACTED:" in trace.request_body
+    assert KEY[:8] not in trace.request_body  # the cut-off key's first half is dropped
+    assert trace.metadata["redaction_truncated"] is True
+    assert trace.metadata["redaction_storage_drop"] is False
+    assert trace.metadata["redaction_counts"]["email"] == 1
+
+
 @pytest.fixture
 def chatty_upstream() -> Iterator[FakeUpstream]:
     """An upstream whose replies contain an email address (its name is in every reply)."""
@@ -273,15 +301,22 @@ def test_a_streamed_reply_reaches_the_client_whole_and_is_stored_redacted(
                 model="gpt-4o-mini",
                 messages=[{"role": "user", "content": "hi"}],
                 stream=True,
-                extra_headers={"x-fake-chunks": "6"},
+                extra_headers={"x-fake-chunks": "8", "x-fake-chunk-delay-ms": "200"},
             )
-            received = "".join(
-                chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices
-            )
+            arrivals: list[float] = []
+            parts: list[str] = []
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    arrivals.append(time.monotonic())
+                    parts.append(chunk.choices[0].delta.content)
+            received = "".join(parts)
         (trace,) = sqlite_backend.wait_for(1)
     finally:
         gw.stop()
     assert "carol.danvers@example.net" in received
+    # Relayed event by event, not held back for redaction: the upstream spaces its 8 events
+    # 200 ms apart, so the last content arrives at least 7 x 200 ms after the first.
+    assert len(arrivals) == 8 and arrivals[-1] - arrivals[0] >= 1.3
     assert trace.response_body.startswith("data: ")
     assert "carol.danvers@example.net" not in trace.response_body
     assert "[EMAIL_REDACTED:" in trace.response_body
