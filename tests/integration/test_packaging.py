@@ -103,3 +103,34 @@ def test_installed_cli_imports_the_wheel_not_the_checkout(installed: Path):
         check=True,
     )
     assert version.stdout.startswith("0.1.0 (")
+
+
+def test_telemetry_is_part_of_the_plain_install(installed: Path, tmp_path: Path):
+    purelib = next((installed / "lib").glob("python3*/site-packages"))
+    (dist_info,) = purelib.glob("ongoingai_gateway-*.dist-info")
+    requires = [
+        line.removeprefix("Requires-Dist: ")
+        for line in (dist_info / "METADATA").read_text().splitlines()
+        if line.startswith("Requires-Dist: ")
+    ]
+    core = {r.split(">")[0].split("[")[0].strip() for r in requires if "extra ==" not in r}
+    assert core >= {
+        "opentelemetry-api",
+        "opentelemetry-sdk",
+        "opentelemetry-exporter-otlp-proto-http",
+        "prometheus-client",
+    }
+
+    (tmp_path / "ongoingai.yaml").write_text(
+        "observability:\n  otel:\n    enabled: true\n    traces_enabled: false\n"
+        "    metrics_enabled: false\n    prometheus_enabled: true\n"
+    )
+    with FakeUpstream("installed-otel") as fake:
+        env = {"ONGOINGAI_OPENAI_UPSTREAM": fake.url, "PYTHONPATH": ""}
+        executable = str(installed / "bin" / "ongoingai")
+        with GatewayProcess(tmp_path, env=env, executable=executable) as gw:
+            r = httpx.get(gw.url + "/openai/v1/models", headers={"authorization": "Bearer k"})
+            assert r.status_code == 200
+            scrape = httpx.get(gw.url + "/metrics")
+            assert scrape.status_code == 200
+            assert "ongoingai_proxy_request_total" in scrape.text
