@@ -58,6 +58,9 @@ def _sqlite_engine(path: str, busy_timeout_ms: int) -> AsyncEngine:
     engine = create_async_engine(
         URL.create("sqlite+aiosqlite", database=path),  # no URL parsing of odd file names
         execution_options={WRITE_GATE_OPTION: WriteGate()},
+        # Most recently used connection first: the trace writer keeps getting the connection
+        # whose page cache it warmed, instead of warming every pooled one in turn (memory).
+        pool_use_lifo=True,
     )
     pragmas = (
         # busy_timeout first: switching to WAL itself waits for other processes' locks.
