@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fakes.upstream import FakeUpstream
@@ -103,11 +105,35 @@ def test_diagnostics_json_reencodes_the_gateway_document(tmp_path: Path, gateway
     assert list(doc) == ["schema_version", "generated_at", "diagnostics"]
     assert doc["schema_version"] == "trace-pipeline-diagnostics.v1"
     diagnostics = doc["diagnostics"]
+    # Field by field (contract §3.3); the optional drop and failure fields are absent while
+    # nothing was dropped or failed.
+    assert list(diagnostics) == [
+        "queue_capacity",
+        "queue_depth",
+        "queue_depth_high_watermark",
+        "queue_utilization_pct",
+        "queue_high_watermark_utilization_pct",
+        "queue_pressure_state",
+        "queue_high_watermark_pressure_state",
+        "enqueue_accepted_total",
+        "enqueue_dropped_total",
+        "write_dropped_total",
+        "total_dropped_total",
+        "store_driver",
+    ]
     assert diagnostics["queue_capacity"] == 1024
+    assert diagnostics["queue_depth"] == 0
+    assert diagnostics["queue_utilization_pct"] == 0
     assert diagnostics["queue_pressure_state"] == "ok"
+    assert diagnostics["queue_high_watermark_pressure_state"] == "ok"
     assert diagnostics["store_driver"] == "sqlite"
-    for key in ("enqueue_accepted_total", "write_dropped_total", "total_dropped_total"):
-        assert isinstance(diagnostics[key], int)
+    for key in ("enqueue_dropped_total", "write_dropped_total", "total_dropped_total"):
+        assert diagnostics[key] == 0
+    assert isinstance(diagnostics["enqueue_accepted_total"], int)
+    assert dt.datetime.fromisoformat(doc["generated_at"]).tzinfo is not None
+    # The gateway's own document, re-encoded: same fields, same values.
+    served = httpx.get(gateway.url + "/api/diagnostics/trace-pipeline").json()
+    assert served["diagnostics"] == diagnostics
     assert out.stdout.startswith('{\n  "schema_version"')  # 2-space indent, as the contract
 
 
