@@ -27,7 +27,6 @@ _log = logging.getLogger(__name__)
 #: The `storage.driver` values, as the original spells them.
 DRIVERS = ("sqlite", "postgres")
 _MEMORY = ":memory:"
-_CACHE_KIB = 16 * 1024
 
 
 def create_engine_for(
@@ -58,21 +57,12 @@ def _sqlite_engine(path: str, busy_timeout_ms: int) -> AsyncEngine:
     engine = create_async_engine(
         URL.create("sqlite+aiosqlite", database=path),  # no URL parsing of odd file names
         execution_options={WRITE_GATE_OPTION: WriteGate()},
-        # Most recently used connection first: the trace writer keeps getting the connection
-        # whose page cache it warmed, instead of warming every pooled one in turn (memory).
-        pool_use_lifo=True,
     )
     pragmas = (
         # busy_timeout first: switching to WAL itself waits for other processes' locks.
         f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
-        # 16 MiB of page cache per connection instead of SQLite's 2 MiB: each trace insert
-        # updates ~25 index B-trees, and with 2 MiB their hot pages keep evicting each other.
-        # Measured on the trace writer (20,000 rows in batches of 512): 165 -> 97 us of CPU per
-        # row, about a sixth of the gateway's CPU per request. Filled lazily, so a small
-        # database costs no more memory than before.
-        f"PRAGMA cache_size=-{_CACHE_KIB}",
     )
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
