@@ -17,7 +17,6 @@ from ongoingai.engine.storage import (
     apply_migrations,
     create_engine_for,
     redact_dsn,
-    trace_writer_engine,
 )
 from ongoingai.engine.storage.gateway_keys import GatewayKeyStore
 from ongoingai.engine.storage.trace_queries import TraceQueries
@@ -42,16 +41,9 @@ class StorageStartupError(Exception):
 class Persistence:
     """Owns the database engine and the objects that use it."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        writer: TraceWriter,
-        retention: RetentionTask,
-        writer_engine: AsyncEngine | None = None,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, writer: TraceWriter, retention: RetentionTask) -> None:
         self.engine = engine
         self.writer = writer
-        self._writer_engine = writer_engine if writer_engine is not engine else None
         self.reader = TraceReader(engine)
         self.queries = TraceQueries(engine)
         self.keys = GatewayKeyStore(engine)
@@ -78,9 +70,8 @@ class Persistence:
             await engine.dispose()  # do not leak the pool of an engine nobody will use
             raise StorageStartupError(f"{message}: {exc}") from exc
         tracing = config.tracing
-        writer_engine = trace_writer_engine(engine, driver, storage.path)
         writer = TraceWriter(
-            writer_engine,
+            engine,
             capacity=tracing.queue_capacity,
             batch_size=tracing.batch_size,
             flush_interval_ms=tracing.flush_interval_ms,
@@ -90,7 +81,7 @@ class Persistence:
         retention = RetentionTask(engine, storage.retention_days)
         retention.start()
         log.info("storage ready", extra={"storage_driver": driver, "migrations_applied": applied})
-        return cls(engine, writer, retention, writer_engine)
+        return cls(engine, writer, retention)
 
     async def close(self) -> None:
         """Flush queued traces within the budget, stop retention, release connections."""
@@ -102,6 +93,4 @@ class Persistence:
             log.info("flushed pending traces before shutdown", extra={"duration_ms": took_ms})
         else:
             log.error("failed to flush pending traces before shutdown", extra={"timeout": "5s"})
-        if self._writer_engine is not None:
-            await self._writer_engine.dispose()
         await self.engine.dispose()

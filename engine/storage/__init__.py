@@ -8,7 +8,7 @@ name `traces` is this package's `traces` module).
 
 from __future__ import annotations
 
-from .db import DRIVERS, create_engine_for, trace_writer_engine
+from .db import DRIVERS, create_engine_for
 from .dsn import PostgresTarget, postgres_target, redact_dsn
 from .failures import FAILURE_CLASSES, FailureClass, classify_write_error
 from .migrations import apply_migrations, load_migrations, traces_index_names
@@ -34,6 +34,5 @@ __all__ = [
     "purge_older_than",
     "redact_dsn",
     "run_write",
-    "trace_writer_engine",
     "traces_index_names",
 ]

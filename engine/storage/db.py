@@ -20,15 +20,13 @@ from .writes import BEGIN_MODE_OPTION, WRITE_GATE_OPTION, WriteGate
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-__all__ = ["DRIVERS", "create_engine_for", "trace_writer_engine"]
+__all__ = ["DRIVERS", "create_engine_for"]
 
 _log = logging.getLogger(__name__)
 
 #: The `storage.driver` values, as the original spells them.
 DRIVERS = ("sqlite", "postgres")
 _MEMORY = ":memory:"
-#: Page cache of the trace writer's own SQLite connection (SQLite's default is 2 MiB).
-WRITER_CACHE_KIB = 16 * 1024
 
 
 def create_engine_for(
@@ -53,55 +51,19 @@ def create_engine_for(
     raise ValueError(f'storage.driver must be one of sqlite, postgres (got "{driver}")')
 
 
-def trace_writer_engine(
-    engine: AsyncEngine, driver: str, path: str, *, busy_timeout_ms: int = 5000
-) -> AsyncEngine:
-    """The engine the trace writer inserts with: on SQLite, one connection of its own.
-
-    Each trace insert updates ~25 index B-trees (the analytics indexes), and in SQLite's default
-    2 MiB page cache their pages keep evicting each other. Measured on the trace insert in
-    batches of 512: 165 -> 97 us of CPU per row into a 20,000-row table, 289 -> 265 us into a
-    200,000-row one; on the proxy benchmark's load, 0.578 -> 0.547 CPU ms per request for +17 MB
-    of RSS. Giving every pooled connection that cache would let each reader warm 16 MiB too
-    (peak RSS over the proxy's 150 MB budget with auth and limits), so only the writer's single
-    connection gets it. It shares the main engine's write gate: in-process writes still take
-    turns.
-    PostgreSQL and in-memory SQLite (a second engine would be another database) use `engine`.
-    """
-    if driver.strip() != "sqlite" or path == _MEMORY:
-        return engine
-    gate = engine.get_execution_options().get(WRITE_GATE_OPTION)
-    return _sqlite_engine(
-        path,
-        busy_timeout_ms,
-        gate=gate if isinstance(gate, WriteGate) else None,
-        cache_kib=WRITER_CACHE_KIB,
-        single_connection=True,
-    )
-
-
-def _sqlite_engine(
-    path: str,
-    busy_timeout_ms: int,
-    *,
-    gate: WriteGate | None = None,
-    cache_kib: int | None = None,
-    single_connection: bool = False,
-) -> AsyncEngine:
+def _sqlite_engine(path: str, busy_timeout_ms: int) -> AsyncEngine:
     if path != _MEMORY:
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    pool: dict[str, Any] = {"pool_size": 1, "max_overflow": 0} if single_connection else {}
     engine = create_async_engine(
         URL.create("sqlite+aiosqlite", database=path),  # no URL parsing of odd file names
-        execution_options={WRITE_GATE_OPTION: gate or WriteGate()},
-        **pool,
+        execution_options={WRITE_GATE_OPTION: WriteGate()},
     )
     pragmas = (
         # busy_timeout first: switching to WAL itself waits for other processes' locks.
         f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
-    ) + ((f"PRAGMA cache_size=-{int(cache_kib)}",) if cache_kib else ())
+    )
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN (see on_begin) instead of sqlite3's legacy implicit one,

@@ -8,8 +8,7 @@ import sqlite3
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from ongoingai.engine.storage import create_engine_for, run_write, trace_writer_engine
-from ongoingai.engine.storage.db import WRITER_CACHE_KIB
+from ongoingai.engine.storage import run_write
 from ongoingai.engine.storage.writes import WRITE_GATE_OPTION, BusyRetry, WriteGate
 
 pytestmark = pytest.mark.anyio
@@ -137,42 +136,3 @@ async def test_sqlite_writers_of_one_process_never_overlap(sqlite_store):
         await engine.dispose()
 
     assert most == 1
-
-
-async def _cache_size(engine) -> int:
-    async with engine.connect() as conn:
-        return (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
-
-
-async def test_the_sqlite_trace_writer_has_one_connection_with_a_larger_cache(sqlite_store):
-    engine = sqlite_store.engine()
-    writer = trace_writer_engine(engine, "sqlite", sqlite_store.path)
-    try:
-        assert writer is not engine
-        assert await _cache_size(writer) == -WRITER_CACHE_KIB
-        assert await _cache_size(engine) == -2000  # readers keep SQLite's default
-        assert writer.pool.size() == 1  # type: ignore[attr-defined]
-        # One write gate for both: in-process writes still take turns.
-        gate = engine.get_execution_options()[WRITE_GATE_OPTION]
-        assert writer.get_execution_options()[WRITE_GATE_OPTION] is gate
-        async with gate.lock:
-            blocked = asyncio.create_task(run_write(writer, lambda conn: asyncio.sleep(0)))
-            await asyncio.sleep(0.05)
-            assert not blocked.done()
-        await blocked
-    finally:
-        await writer.dispose()
-        await engine.dispose()
-
-
-async def test_postgres_and_in_memory_sqlite_write_traces_through_the_same_engine(
-    postgres_store,
-):
-    engine = postgres_store.engine()
-    memory = create_engine_for("sqlite", ":memory:", "")
-    try:
-        assert trace_writer_engine(engine, "postgres", "") is engine
-        assert trace_writer_engine(memory, "sqlite", ":memory:") is memory
-    finally:
-        await engine.dispose()
-        await memory.dispose()
