@@ -51,6 +51,16 @@ def _chat(gw: GatewayProcess, token: str, text: str = "hi") -> httpx.Response:
     return httpx.post(gw.url + "/openai/v1/chat/completions", json=body, headers=headers)
 
 
+def _sdk(gw: GatewayProcess, base_path: str, token: str) -> dict[str, Any]:
+    """Client arguments of either SDK: the gateway's base URL and the gateway key header."""
+    return {
+        "base_url": gw.url + base_path,
+        "api_key": PROVIDER_KEY,
+        "default_headers": {GATEWAY_HEADER: token},
+        "max_retries": 0,
+    }
+
+
 def _api(gw: GatewayProcess, token: str, path: str) -> httpx.Response:
     return httpx.get(gw.url + path, headers={GATEWAY_HEADER: token})
 
@@ -115,12 +125,7 @@ def test_pii_block_refuses_support_shadows_research_and_redacts_the_rest(
     assert PII in upstream.requests[-1].body.decode()
 
     # Support's Anthropic traffic is outside the block scope: the global redact_upstream.
-    with anthropic.Anthropic(
-        base_url=gw.url + "/anthropic",
-        api_key=PROVIDER_KEY,
-        default_headers={GATEWAY_HEADER: SUPPORT},
-        max_retries=0,
-    ) as claude:
+    with anthropic.Anthropic(**_sdk(gw, "/anthropic", SUPPORT)) as claude:
         claude.messages.create(
             model="claude-sonnet-4-20250514",
             max_tokens=16,
@@ -140,12 +145,7 @@ def test_pii_block_refuses_support_shadows_research_and_redacts_the_rest(
 def test_cost_limits_cap_each_key_and_the_workspace_per_minute(start_example: Any):
     gw = start_example("cost-limits")
     research, batch = "research-token-change-me", "batch-token-change-me"
-    with openai.OpenAI(
-        base_url=gw.url + "/openai/v1",
-        api_key=PROVIDER_KEY,
-        default_headers={GATEWAY_HEADER: research},
-        max_retries=0,
-    ) as client:
+    with openai.OpenAI(**_sdk(gw, "/openai/v1", research)) as client:
         for _ in range(60):
             client.chat.completions.create(**CHAT)  # type: ignore[call-overload]
         with pytest.raises(openai.RateLimitError) as per_key:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.fakes.upstream import FakeUpstream
 from tests.gateway_proc import ONGOINGAI, GatewayProcess, free_port
+from tests.integration.storage.records import DIAGNOSTICS_FIELDS
 
 GATEWAY_KEY = "diagnostics-test-key-0001"
 PATH = "/api/diagnostics/trace-pipeline"
@@ -105,22 +106,8 @@ def test_diagnostics_json_reencodes_the_gateway_document(tmp_path: Path, gateway
     assert list(doc) == ["schema_version", "generated_at", "diagnostics"]
     assert doc["schema_version"] == "trace-pipeline-diagnostics.v1"
     diagnostics = doc["diagnostics"]
-    # Field by field (contract §3.3); the optional drop and failure fields are absent while
-    # nothing was dropped or failed.
-    assert list(diagnostics) == [
-        "queue_capacity",
-        "queue_depth",
-        "queue_depth_high_watermark",
-        "queue_utilization_pct",
-        "queue_high_watermark_utilization_pct",
-        "queue_pressure_state",
-        "queue_high_watermark_pressure_state",
-        "enqueue_accepted_total",
-        "enqueue_dropped_total",
-        "write_dropped_total",
-        "total_dropped_total",
-        "store_driver",
-    ]
+    # Field by field (contract §3.3).
+    assert list(diagnostics) == DIAGNOSTICS_FIELDS
     assert diagnostics["queue_capacity"] == 1024
     assert diagnostics["queue_depth"] == 0
     assert diagnostics["queue_utilization_pct"] == 0

@@ -8,6 +8,23 @@ from typing import Any
 
 from ongoingai.engine.trace import TraceRecord
 
+#: The `diagnostics` object of trace-pipeline-diagnostics.v1 in the contract's order (§3.3),
+#: while nothing was dropped and no write failed (the optional fields are then absent).
+DIAGNOSTICS_FIELDS = [
+    "queue_capacity",
+    "queue_depth",
+    "queue_depth_high_watermark",
+    "queue_utilization_pct",
+    "queue_high_watermark_utilization_pct",
+    "queue_pressure_state",
+    "queue_high_watermark_pressure_state",
+    "enqueue_accepted_total",
+    "enqueue_dropped_total",
+    "write_dropped_total",
+    "total_dropped_total",
+    "store_driver",
+]
+
 
 def trace(**overrides: Any) -> TraceRecord:
     """A plausible trace; tests override what they check."""

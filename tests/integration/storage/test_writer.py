@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from ongoingai.engine.storage import TraceReader, TraceWriter, apply_migrations, create_engine_for
+from tests.integration.storage.records import DIAGNOSTICS_FIELDS
 from tests.postgres_admin import admin_sql, run_in_thread
 
 from .records import trace
@@ -89,20 +90,7 @@ async def test_diagnostics_report_pressure_and_keep_the_high_watermark(engine):
     assert after["queue_depth_high_watermark"] == 8
     assert after["queue_high_watermark_pressure_state"] == "high"
     assert after["store_driver"] == "postgres"
-    assert list(after) == [
-        "queue_capacity",
-        "queue_depth",
-        "queue_depth_high_watermark",
-        "queue_utilization_pct",
-        "queue_high_watermark_utilization_pct",
-        "queue_pressure_state",
-        "queue_high_watermark_pressure_state",
-        "enqueue_accepted_total",
-        "enqueue_dropped_total",
-        "write_dropped_total",
-        "total_dropped_total",
-        "store_driver",
-    ]
+    assert list(after) == DIAGNOSTICS_FIELDS
 
 
 async def test_full_batches_are_written_at_once_with_one_insert_each(engine):
