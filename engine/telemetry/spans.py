@@ -187,7 +187,11 @@ class RequestSpans:
 
 
 def log_ids(span: Span) -> dict[str, str]:
-    """`trace_id` / `span_id` as the log filter writes them (lower-case hex)."""
+    """The span's `trace_id` / `span_id` as log fields (lower-case hex, W3C widths).
+
+    One helper for both places that name a span in a log line: the logging filter (records
+    emitted while a span is current) and the `request complete` line (written after it ended).
+    """
     context = span.get_span_context()
     return {
         "trace_id": format(context.trace_id, "032x"),

@@ -37,6 +37,8 @@ BODY_SECRET = "sk_live_bodysecret0123456789"
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 SPAN_KIND_SERVER = ProtoSpan.SpanKind.SPAN_KIND_SERVER
+#: Every credential the traffic carries; none may reach an exported value or a log line.
+SECRETS = [PROVIDER_KEY, token("dev-a"), token("owner-a"), HEADER_SECRET, BODY_SECRET]
 
 
 @dataclass
@@ -304,10 +306,9 @@ def test_metrics_are_exported_with_their_attributes(run: Run) -> None:
 
 
 def test_no_credential_reaches_any_exported_value(run: Run) -> None:
-    secrets = [PROVIDER_KEY, token("dev-a"), token("owner-a"), HEADER_SECRET, BODY_SECRET]
     assert run.receiver.raw
     for body in run.receiver.raw:
-        for secret in secrets:
+        for secret in SECRETS:
             assert secret.encode() not in body
 
 
@@ -327,5 +328,4 @@ def test_request_lines_carry_the_server_spans_ids_and_no_credential(run: Run) ->
         assert (line["trace_id"], line["span_id"]) in servers, line
     joined = [line for line in requests if line["trace_id"] == CALLER_TRACE]
     assert len(joined) == 1 and joined[0]["path"] == "/openai/v1/chat/completions"
-    secrets = [PROVIDER_KEY, token("dev-a"), token("owner-a"), HEADER_SECRET, BODY_SECRET]
-    assert not [s for s in secrets if s in run.log]
+    assert not [s for s in SECRETS if s in run.log]

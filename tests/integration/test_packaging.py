@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import os
 import site
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from packaging.requirements import Requirement
 
 from tests.fakes.upstream import FakeUpstream
 from tests.gateway_proc import GatewayProcess
@@ -25,6 +27,11 @@ BASELINE = {
     "__pycache__",
 }
 pytestmark = pytest.mark.slow
+
+
+def _purelib(venv: Path) -> Path:
+    """The virtualenv's site-packages."""
+    return next((venv / "lib").glob("python3*/site-packages"))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +50,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (wheel,) = work.glob("ongoingai_gateway-*.whl")
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    purelib = next((venv / "lib").glob("python3*/site-packages"))
+    purelib = _purelib(venv)
     # Plain path entries: .pth files inside them (the editable install's finder) stay inert.
     (purelib / "zz_test_deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps"]
@@ -52,7 +59,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def test_wheel_has_one_distinct_import_root_and_ships_data(installed: Path):
-    purelib = next((installed / "lib").glob("python3*/site-packages"))
+    purelib = _purelib(installed)
     ours = {p.name for p in purelib.iterdir()} - BASELINE
     top_level = {n for n in ours if not n.endswith((".dist-info", ".pth"))}
     assert top_level == {"ongoingai"}
@@ -106,14 +113,10 @@ def test_installed_cli_imports_the_wheel_not_the_checkout(installed: Path):
 
 
 def test_telemetry_is_part_of_the_plain_install(installed: Path, tmp_path: Path):
-    purelib = next((installed / "lib").glob("python3*/site-packages"))
-    (dist_info,) = purelib.glob("ongoingai_gateway-*.dist-info")
-    requires = [
-        line.removeprefix("Requires-Dist: ")
-        for line in (dist_info / "METADATA").read_text().splitlines()
-        if line.startswith("Requires-Dist: ")
-    ]
-    core = {r.split(">")[0].split("[")[0].strip() for r in requires if "extra ==" not in r}
+    (dist_info,) = _purelib(installed).glob("ongoingai_gateway-*.dist-info")
+    metadata = email.message_from_string((dist_info / "METADATA").read_text())
+    requires = [Requirement(line) for line in metadata.get_all("Requires-Dist") or []]
+    core = {r.name for r in requires if r.marker is None or "extra" not in str(r.marker)}
     assert core >= {
         "opentelemetry-api",
         "opentelemetry-sdk",
